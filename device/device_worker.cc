@@ -1,0 +1,92 @@
+#include "device/device_worker.h"
+
+#include <utility>
+
+#include "common/status_macros.h"
+
+namespace fabric {
+
+DeviceWorker::DeviceWorker(std::unique_ptr<Device> device, absl::Duration launch_timeout)
+    : device_(std::move(device)), launch_timeout_(launch_timeout), thread_([this] { Loop(); }) {}
+
+DeviceWorker::~DeviceWorker() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+}
+
+void DeviceWorker::Enqueue(Command command) {
+  absl::MutexLock lock(&mu_);
+  queue_.push_back(std::move(command));
+}
+
+absl::Status DeviceWorker::Sync() {
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return queue_.empty() && !busy_; };
+  mu_.Await(absl::Condition(&idle));
+  return std::exchange(first_error_, absl::OkStatus());
+}
+
+void DeviceWorker::Loop() {
+  for (;;) {
+    Command command;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !queue_.empty();
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (queue_.empty()) return;  // stopping with nothing left to run
+      command = std::move(queue_.front());
+      queue_.pop_front();
+      if (!first_error_.ok()) continue;  // skip: an earlier command of this batch failed
+      busy_ = true;
+    }
+    absl::Status status = command(*device_);
+    absl::MutexLock lock(&mu_);
+    busy_ = false;
+    if (!status.ok() && first_error_.ok()) first_error_ = std::move(status);
+  }
+}
+
+void DeviceWorker::Write(BufferId buffer, size_t offset, std::span<const uint8_t> data) {
+  Enqueue([=](Device& device) { return device.Write(buffer, offset, data); });
+}
+
+void DeviceWorker::Write(BufferId buffer, size_t offset, std::vector<uint8_t> data) {
+  Enqueue([=, data = std::move(data)](Device& device) {
+    return device.Write(buffer, offset, data);
+  });
+}
+
+void DeviceWorker::Read(BufferId buffer, size_t offset, std::span<uint8_t> out) {
+  Enqueue([=](Device& device) { return device.Read(buffer, offset, out); });
+}
+
+void DeviceWorker::Launch(std::string kernel, std::vector<KernelArg> args) {
+  Enqueue([this, kernel = std::move(kernel), args = std::move(args)](Device& device) {
+    ASSIGN_OR_RETURN(RunHandle run, device.Launch(kernel, args));
+    return device.Wait(run, launch_timeout_);
+  });
+}
+
+absl::StatusOr<BufferId> DeviceWorker::Allocate(size_t bytes, std::string bank,
+                                                MemoryKind kind) {
+  RETURN_IF_ERROR(Sync());
+  absl::StatusOr<BufferId> result;
+  Enqueue([&](Device& device) {
+    result = device.Allocate(bytes, bank, kind);
+    return absl::OkStatus();
+  });
+  RETURN_IF_ERROR(Sync());
+  return result;
+}
+
+absl::Status DeviceWorker::Free(BufferId buffer) {
+  Enqueue([buffer](Device& device) { return device.Free(buffer); });
+  return Sync();
+}
+
+}  // namespace fabric

@@ -1,0 +1,221 @@
+#include "device/mock/mock_device.h"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+#include "device/mock/kernel_registry.h"
+
+namespace fabric {
+namespace {
+
+constexpr size_t kAlignment = 64;  // a cache line, and the AXI burst alignment of real cards
+
+const char* ArgKindName(ArgKind kind) {
+  switch (kind) {
+    case ArgKind::kBuffer:
+      return "buffer";
+    case ArgKind::kInt:
+      return "int";
+    case ArgKind::kFloat:
+      return "float";
+  }
+  return "?";
+}
+
+ArgKind KindOfArg(const KernelArg& arg) {
+  if (std::holds_alternative<BufferRef>(arg)) return ArgKind::kBuffer;
+  if (std::holds_alternative<int32_t>(arg)) return ArgKind::kInt;
+  return ArgKind::kFloat;
+}
+
+}  // namespace
+
+void MockDevice::AlignedDelete::operator()(uint8_t* memory) const {
+  ::operator delete[](memory, std::align_val_t(kAlignment));
+}
+
+absl::StatusOr<std::unique_ptr<MockDevice>> MockDevice::Create(MockDeviceOptions options) {
+  DeviceInfo info;
+  info.name = options.name;
+  info.kind = "mock";
+  info.compute_units = std::max(options.compute_units, 1);
+  info.banks = options.banks;
+  if (info.banks.empty()) info.banks.push_back({"HBM", options.memory_bytes});
+  if (options.kernels.empty()) {
+    for (const KernelSpec& spec : kKernelSpecs) info.kernels.emplace_back(spec.name);
+  } else {
+    for (const std::string& kernel : options.kernels) {
+      if (FindMockKernel(kernel) == nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(options.name, ": unknown kernel '", kernel, "' in its profile"));
+      }
+    }
+    info.kernels = options.kernels;
+  }
+  return std::unique_ptr<MockDevice>(new MockDevice(std::move(info)));
+}
+
+MockDevice::MockDevice(DeviceInfo info)
+    : info_(std::move(info)),
+      bank_used_(info_.banks.size(), 0),
+      compute_units_(info_.compute_units) {}
+
+DeviceStats MockDevice::stats() const {
+  absl::MutexLock lock(&stats_mu_);
+  return stats_;
+}
+
+absl::StatusOr<BufferId> MockDevice::Allocate(size_t bytes, std::string_view bank,
+                                              MemoryKind kind) {
+  int bank_index = 0;
+  if (!bank.empty()) {
+    auto it = std::find_if(info_.banks.begin(), info_.banks.end(),
+                           [&](const MemoryBankInfo& b) { return b.name == bank; });
+    if (it == info_.banks.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(info_.name, ": no memory bank '", std::string(bank), "'"));
+    }
+    bank_index = static_cast<int>(it - info_.banks.begin());
+  }
+  const MemoryBankInfo& info = info_.banks[bank_index];
+  if (bytes > info.capacity_bytes - bank_used_[bank_index]) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        info_.name, ": cannot allocate ", bytes, " bytes of ", std::string(MemoryKindName(kind)), " in bank ",
+        info.name, ": ", bank_used_[bank_index], " of ", info.capacity_bytes,
+        " bytes already in use"));
+  }
+  const size_t padded = std::max<size_t>((bytes + kAlignment - 1) / kAlignment * kAlignment,
+                                         kAlignment);
+  uint8_t* memory = new (std::align_val_t(kAlignment), std::nothrow) uint8_t[padded];
+  if (memory == nullptr) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(info_.name, ": host memory exhausted allocating ", bytes, " bytes"));
+  }
+  std::memset(memory, 0, padded);  // card memory is zeroed, so runs are reproducible
+  const BufferId id = next_buffer_++;
+  buffers_.emplace(id, Allocation{std::unique_ptr<uint8_t[], AlignedDelete>(memory), bytes, bank_index, kind});
+  bank_used_[bank_index] += bytes;
+  absl::MutexLock lock(&stats_mu_);
+  stats_.memory_used_bytes[static_cast<int>(kind)] += bytes;
+  return id;
+}
+
+absl::Status MockDevice::Free(BufferId buffer) {
+  auto it = buffers_.find(buffer);
+  if (it == buffers_.end()) {
+    return absl::NotFoundError(absl::StrCat(info_.name, ": no buffer ", buffer));
+  }
+  bank_used_[it->second.bank] -= it->second.bytes;
+  {
+    absl::MutexLock lock(&stats_mu_);
+    stats_.memory_used_bytes[static_cast<int>(it->second.kind)] -= it->second.bytes;
+  }
+  buffers_.erase(it);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<MockDevice::Allocation*> MockDevice::Find(BufferId buffer, size_t offset,
+                                                         size_t bytes, const std::string& what) {
+  auto it = buffers_.find(buffer);
+  if (it == buffers_.end()) {
+    return absl::NotFoundError(absl::StrCat(info_.name, ": ", what, ": no buffer ", buffer));
+  }
+  if (offset > it->second.bytes || bytes > it->second.bytes - offset) {
+    return absl::OutOfRangeError(absl::StrCat(info_.name, ": ", what, ": bytes [", offset, ", ",
+                                              offset + bytes, ") outside buffer ", buffer,
+                                              " of ", it->second.bytes, " bytes"));
+  }
+  return &it->second;
+}
+
+absl::Status MockDevice::Write(BufferId buffer, size_t offset, std::span<const uint8_t> data) {
+  ASSIGN_OR_RETURN(Allocation * allocation, Find(buffer, offset, data.size(), "write"));
+  std::memcpy(allocation->memory.get() + offset, data.data(), data.size());
+  absl::MutexLock lock(&stats_mu_);
+  stats_.bytes_written += data.size();
+  return absl::OkStatus();
+}
+
+absl::Status MockDevice::Read(BufferId buffer, size_t offset, std::span<uint8_t> out) {
+  ASSIGN_OR_RETURN(Allocation * allocation, Find(buffer, offset, out.size(), "read"));
+  std::memcpy(out.data(), allocation->memory.get() + offset, out.size());
+  absl::MutexLock lock(&stats_mu_);
+  stats_.bytes_read += out.size();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RunHandle> MockDevice::Launch(std::string_view kernel,
+                                             std::span<const KernelArg> args) {
+  if (std::find(info_.kernels.begin(), info_.kernels.end(), kernel) == info_.kernels.end()) {
+    return absl::NotFoundError(absl::StrCat(info_.name, ": its bitstream has no kernel '",
+                                            std::string(kernel), "' (it offers ",
+                                            absl::StrJoin(info_.kernels, ", "), ")"));
+  }
+  const MockKernel* mock = FindMockKernel(kernel);
+  const KernelSpec& spec = *mock->spec;
+  if (args.size() != spec.args.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(info_.name, ": kernel ", std::string(kernel), " takes ",
+                                                   spec.args.size(), " arguments, got ",
+                                                   args.size()));
+  }
+  std::vector<ResolvedArg> resolved(args.size());
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (KindOfArg(args[i]) != spec.args[i].kind) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          info_.name, ": kernel ", std::string(kernel), " argument ",
+          std::string(spec.args[i].name), " must be ", ArgKindName(spec.args[i].kind), ", got ",
+          ArgKindName(KindOfArg(args[i]))));
+    }
+    if (const auto* ref = std::get_if<BufferRef>(&args[i])) {
+      ASSIGN_OR_RETURN(Allocation * allocation,
+                       Find(ref->buffer, ref->offset, 0,
+                            absl::StrCat(std::string(kernel), " argument ",
+                                         std::string(spec.args[i].name))));
+      resolved[i] = allocation->memory.get() + ref->offset;
+    } else if (const auto* value = std::get_if<int32_t>(&args[i])) {
+      resolved[i] = *value;
+    } else {
+      resolved[i] = std::get<float>(args[i]);
+    }
+  }
+  // The last two arguments are the [begin, end) work range: split it across compute units.
+  const int begin = std::get<int32_t>(resolved[args.size() - 2]);
+  const int end = std::get<int32_t>(resolved[args.size() - 1]);
+  if (end < begin || begin < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(info_.name, ": kernel ", std::string(kernel),
+                                                   " has an invalid range [", begin, ", ", end,
+                                                   ")"));
+  }
+  const int parts = std::min(end - begin, compute_units_.count());
+  const int chunk = parts == 0 ? 0 : (end - begin + parts - 1) / parts;
+  KernelInvoker invoke = mock->invoke;
+  const uint64_t job = compute_units_.Submit(
+      [invoke, resolved = std::move(resolved), begin, end, chunk](int part) {
+        std::vector<ResolvedArg> own = resolved;
+        const int part_begin = begin + part * chunk;
+        own[own.size() - 2] = part_begin;
+        own[own.size() - 1] = std::min(end, part_begin + chunk);
+        invoke(own);
+      },
+      parts);
+  absl::MutexLock lock(&stats_mu_);
+  ++stats_.launches;
+  return job;
+}
+
+absl::Status MockDevice::Wait(RunHandle run, absl::Duration timeout) {
+  absl::StatusOr<absl::Duration> busy = compute_units_.Wait(run, timeout);
+  if (!busy.ok()) {
+    return absl::Status(busy.status().code(),
+                        absl::StrCat(info_.name, ": ", busy.status().message()));
+  }
+  absl::MutexLock lock(&stats_mu_);
+  stats_.busy_seconds += absl::ToDoubleSeconds(*busy);
+  return absl::OkStatus();
+}
+
+}  // namespace fabric

@@ -1,0 +1,118 @@
+// The kernel-signature table: the one description of every kernel's interface.
+// The HLS sources implement it (their INTERFACE pragmas name the same ports and bundles), the
+// mock device binds it to the g++-compiled functions (checked at compile time), and the XRT
+// device and the xclbin writer check bitstreams against it.
+//
+// Convention: every kernel's last two arguments are `begin` and `end`, a half-open range of
+// independent work items (rows, tokens or elements, as each kernel's comment says). A device
+// splits a launch's range across its compute units.
+#ifndef FABRIC_KERNELS_KERNEL_SIGNATURES_H_
+#define FABRIC_KERNELS_KERNEL_SIGNATURES_H_
+
+#include <array>
+#include <span>
+#include <string_view>
+
+namespace fabric {
+
+// Longest sequence the attention kernel handles (its on-chip score buffer).
+inline constexpr int kMaxAttentionContext = 8192;
+
+enum class ArgKind { kBuffer, kInt, kFloat };
+
+struct ArgSpec {
+  std::string_view name;
+  ArgKind kind;
+  // AXI master bundle of a buffer argument (its memory port); empty for scalars.
+  std::string_view bundle;
+};
+
+struct KernelSpec {
+  std::string_view name;
+  std::span<const ArgSpec> args;
+};
+
+namespace kernel_args {
+// Bundles: weights stream on their own ports, activations in, activations out.
+inline constexpr std::string_view kWeights = "gmem_w";
+inline constexpr std::string_view kInput = "gmem_in";
+inline constexpr std::string_view kOutput = "gmem_out";
+inline constexpr std::string_view kCache = "gmem_kv";
+inline constexpr std::string_view kIndex = "gmem_idx";
+
+constexpr ArgSpec Buffer(std::string_view name, std::string_view bundle) {
+  return {name, ArgKind::kBuffer, bundle};
+}
+constexpr ArgSpec Int(std::string_view name) { return {name, ArgKind::kInt, ""}; }
+constexpr ArgSpec Float(std::string_view name) { return {name, ArgKind::kFloat, ""}; }
+
+inline constexpr ArgSpec kGatherF32[] = {
+    Buffer("table", kWeights), Buffer("rows", kIndex), Buffer("out", kOutput),
+    Int("row_len"), Int("begin"), Int("end")};
+inline constexpr ArgSpec kGatherQ8_0[] = {
+    Buffer("table", kWeights), Buffer("rows", kIndex), Buffer("out", kOutput),
+    Int("row_len"), Int("begin"), Int("end")};
+inline constexpr ArgSpec kRmsnorm[] = {
+    Buffer("x", kInput), Buffer("weight", kWeights), Buffer("out", kOutput),
+    Int("dim"), Float("eps"), Int("begin"), Int("end")};
+inline constexpr ArgSpec kQuantizeQ8_0[] = {
+    Buffer("x", kInput), Buffer("out", kOutput), Int("row_len"), Int("begin"), Int("end")};
+inline constexpr ArgSpec kMatvecF32[] = {
+    Buffer("w", kWeights), Buffer("x", kInput), Buffer("out", kOutput),
+    Int("n_in"), Int("begin"), Int("end")};
+inline constexpr ArgSpec kMatmulF32[] = {
+    Buffer("w", kWeights), Buffer("x", kInput), Buffer("out", kOutput),
+    Int("n_tokens"), Int("n_in"), Int("n_out"), Int("begin"), Int("end")};
+inline constexpr ArgSpec kMatvecQ8_0[] = {
+    Buffer("w", kWeights), Buffer("x", kInput), Buffer("out", kOutput),
+    Int("n_in"), Int("begin"), Int("end")};
+inline constexpr ArgSpec kMatmulQ8_0[] = {
+    Buffer("w", kWeights), Buffer("x", kInput), Buffer("out", kOutput),
+    Int("n_tokens"), Int("n_in"), Int("n_out"), Int("begin"), Int("end")};
+inline constexpr ArgSpec kRope[] = {
+    Buffer("q", kInput), Buffer("k", kOutput), Buffer("positions", kIndex),
+    Int("q_dim"), Int("kv_dim"), Int("head_dim"), Float("theta"), Int("begin"), Int("end")};
+inline constexpr ArgSpec kKvStore[] = {
+    Buffer("k", kInput), Buffer("v", kInput), Buffer("k_cache", kCache),
+    Buffer("v_cache", kCache), Buffer("slots", kIndex), Int("kv_dim"), Int("begin"),
+    Int("end")};
+inline constexpr ArgSpec kAttention[] = {
+    Buffer("q", kInput), Buffer("k_cache", kCache), Buffer("v_cache", kCache),
+    Buffer("block_tables", kIndex), Buffer("token_seqs", kIndex), Buffer("positions", kIndex),
+    Buffer("out", kOutput), Int("n_heads"), Int("n_kv_heads"), Int("head_dim"),
+    Int("block_size"), Int("max_blocks"), Int("begin"), Int("end")};
+inline constexpr ArgSpec kSwiglu[] = {
+    Buffer("gate", kInput), Buffer("up", kInput), Buffer("out", kOutput), Int("begin"),
+    Int("end")};
+inline constexpr ArgSpec kResidualAdd[] = {
+    Buffer("x", kOutput), Buffer("delta", kInput), Int("begin"), Int("end")};
+}  // namespace kernel_args
+
+// Every kernel Fabric's programs launch, by the name of its extern "C" top function.
+inline constexpr std::array<KernelSpec, 13> kKernelSpecs = {{
+    {"gather_f32", kernel_args::kGatherF32},
+    {"gather_q8_0", kernel_args::kGatherQ8_0},
+    {"rmsnorm", kernel_args::kRmsnorm},
+    {"quantize_q8_0", kernel_args::kQuantizeQ8_0},
+    {"matvec_f32", kernel_args::kMatvecF32},
+    {"matmul_f32", kernel_args::kMatmulF32},
+    {"matvec_q8_0", kernel_args::kMatvecQ8_0},
+    {"matmul_q8_0", kernel_args::kMatmulQ8_0},
+    {"rope", kernel_args::kRope},
+    {"kv_store", kernel_args::kKvStore},
+    {"attention", kernel_args::kAttention},
+    {"swiglu", kernel_args::kSwiglu},
+    {"residual_add", kernel_args::kResidualAdd},
+}};
+
+// The spec named `name`, or nullptr.
+constexpr const KernelSpec* FindKernelSpec(std::string_view name) {
+  for (const KernelSpec& spec : kKernelSpecs) {
+    if (spec.name == name) return &spec;
+  }
+  return nullptr;
+}
+
+}  // namespace fabric
+
+#endif  // FABRIC_KERNELS_KERNEL_SIGNATURES_H_

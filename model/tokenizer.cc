@@ -1,0 +1,165 @@
+#include "model/tokenizer.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <queue>
+#include <string>
+
+namespace fabric {
+namespace {
+
+// llama2.c only merges pairs whose score beats this starting value (strict `>`).
+constexpr float kNoMerge = -1e10f;
+
+// One candidate merge of two adjacent symbols. Stale candidates (a side changed since the
+// push) are skipped when popped.
+struct Candidate {
+  float score;
+  int left;    // index into the symbol list, also the left symbol's original position
+  int right;
+  int merged;  // the id of the merged piece
+  int left_id;
+  int right_id;
+};
+
+// Highest score first; among equal scores the leftmost pair, as llama2.c's scan picks.
+struct Worse {
+  bool operator()(const Candidate& a, const Candidate& b) const {
+    if (a.score != b.score) return a.score < b.score;
+    return a.left > b.left;
+  }
+};
+
+std::string BytePiece(uint8_t byte) {
+  char piece[8];
+  std::snprintf(piece, sizeof piece, "<0x%02X>", byte);
+  return piece;
+}
+
+// The byte of a "<0xHH>" piece, or -1.
+int ParseBytePiece(const std::string& piece) {
+  auto digit = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  if (piece.size() != 6 || piece.compare(0, 3, "<0x") != 0 || piece[5] != '>') return -1;
+  const int high = digit(piece[3]), low = digit(piece[4]);
+  return high < 0 || low < 0 ? -1 : high * 16 + low;
+}
+
+// Stands in for a byte the vocabulary has no piece for: its first unknown token, else 0.
+int UnknownId(const Vocabulary& vocabulary) {
+  for (int id = 0; id < vocabulary.size(); ++id) {
+    if (static_cast<size_t>(id) < vocabulary.kinds.size() &&
+        vocabulary.kinds[id] == TokenKind::kUnknown) {
+      return id;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+Tokenizer::Tokenizer(const Vocabulary& vocabulary) : vocabulary_(vocabulary) {
+  ids_.reserve(vocabulary_.pieces.size());
+  // The first of duplicate pieces wins.
+  for (int id = 0; id < vocabulary_.size(); ++id) ids_.emplace(vocabulary_.pieces[id], id);
+}
+
+// llama2.c's encode(): BOS, the dummy-prefix piece " ", one piece per UTF-8 codepoint (or
+// one byte piece per byte), then greedy merges of the best-scoring adjacent pair. The merges
+// run over a linked list with a priority queue of candidate pairs, which picks exactly the
+// pair llama2.c's full scan would, in O(n log n) instead of O(n^2).
+std::vector<int> Tokenizer::Encode(std::string_view text, bool add_bos) const {
+  std::vector<int> tokens;
+  if (add_bos) tokens.push_back(vocabulary_.bos_id);
+  std::vector<int> symbols;  // ids before merging
+  std::string prefixed;
+  if (!text.empty()) {
+    auto space = ids_.find(" ");
+    if (space != ids_.end()) {
+      symbols.push_back(space->second);
+    } else {
+      prefixed = std::string(" ").append(text);
+      text = prefixed;
+    }
+  }
+  // Codepoints: a non-continuation byte starts one; at most 4 bytes each.
+  std::string codepoint;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const uint8_t byte = static_cast<uint8_t>(text[i]);
+    if ((byte & 0xC0) != 0x80) codepoint.clear();
+    codepoint.push_back(static_cast<char>(byte));
+    const bool continues =
+        i + 1 < text.size() && (static_cast<uint8_t>(text[i + 1]) & 0xC0) == 0x80;
+    if (continues && codepoint.size() < 4) continue;
+    if (auto it = ids_.find(codepoint); it != ids_.end()) {
+      symbols.push_back(it->second);
+    } else {
+      for (char c : codepoint) {
+        auto byte_id = ids_.find(BytePiece(static_cast<uint8_t>(c)));
+        symbols.push_back(byte_id != ids_.end() ? byte_id->second : UnknownId(vocabulary_));
+      }
+    }
+    codepoint.clear();
+  }
+
+  const int n = static_cast<int>(symbols.size());
+  std::vector<int> prev(n), next(n);
+  for (int i = 0; i < n; ++i) {
+    prev[i] = i - 1;
+    next[i] = i + 1 < n ? i + 1 : -1;
+  }
+  std::priority_queue<Candidate, std::vector<Candidate>, Worse> queue;
+  std::string joined;
+  auto consider = [&](int left, int right) {
+    if (left < 0 || right < 0) return;
+    const int a = symbols[left], b = symbols[right];
+    if (a < 0 || a >= vocabulary_.size() || b < 0 || b >= vocabulary_.size()) return;
+    joined.assign(vocabulary_.pieces[a]).append(vocabulary_.pieces[b]);
+    auto it = ids_.find(joined);
+    if (it == ids_.end()) return;
+    if (static_cast<size_t>(it->second) >= vocabulary_.scores.size()) return;
+    const float score = vocabulary_.scores[it->second];
+    if (!(score > kNoMerge)) return;
+    queue.push({score, left, right, it->second, a, b});
+  };
+  for (int i = 0; i + 1 < n; ++i) consider(i, i + 1);
+  while (!queue.empty()) {
+    const Candidate c = queue.top();
+    queue.pop();
+    if (next[c.left] != c.right || symbols[c.left] != c.left_id ||
+        symbols[c.right] != c.right_id) {
+      continue;  // stale: one side was merged away or changed
+    }
+    symbols[c.left] = c.merged;
+    symbols[c.right] = -1;
+    next[c.left] = next[c.right];
+    if (next[c.right] >= 0) prev[next[c.right]] = c.left;
+    consider(prev[c.left], c.left);
+    consider(c.left, next[c.left]);
+  }
+  for (int i = n > 0 ? 0 : -1; i >= 0; i = next[i]) tokens.push_back(symbols[i]);
+  return tokens;
+}
+
+std::string Tokenizer::Decode(int previous, int token) const {
+  if (token < 0 || token >= vocabulary_.size()) return "";
+  const std::string& piece = vocabulary_.pieces[token];
+  const TokenKind kind = static_cast<size_t>(token) < vocabulary_.kinds.size()
+                             ? vocabulary_.kinds[token]
+                             : TokenKind::kNormal;
+  if (kind == TokenKind::kControl || kind == TokenKind::kUnknown) return "";
+  if (kind == TokenKind::kByte) {
+    const int byte = ParseBytePiece(piece);
+    if (byte >= 0) return std::string(1, static_cast<char>(byte));
+  }
+  if (previous == vocabulary_.bos_id && !piece.empty() && piece[0] == ' ') {
+    return piece.substr(1);
+  }
+  return piece;
+}
+
+}  // namespace fabric

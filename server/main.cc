@@ -1,0 +1,41 @@
+// `fabric`: one program, with a subcommand per job.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "server/generate_command.h"
+#include "server/synth_command.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: fabric <command> [flags]\n"
+    "commands:\n"
+    "  generate   generate text from a prompt on a mock card\n"
+    "  synth      write a random-weight Llama GGUF of a named shape\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  absl::Status status;
+  if (command == "generate") {
+    status = fabric::RunGenerateCommand(args);
+  } else if (command == "synth") {
+    status = fabric::RunSynthCommand(args);
+  } else {
+    std::fprintf(stderr, "fabric: unknown command '%s'\n%s", command.c_str(), kUsage);
+    return 2;
+  }
+  if (!status.ok()) {
+    std::fprintf(stderr, "fabric %s: %s\n", command.c_str(), std::string(status.message()).c_str());
+    return 1;
+  }
+  return 0;
+}

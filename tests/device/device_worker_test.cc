@@ -1,0 +1,122 @@
+#include "device/device_worker.h"
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "device/mock/mock_device.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace fabric {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::unique_ptr<DeviceWorker> MakeWorker(std::string name, int compute_units = 1) {
+  MockDeviceOptions options;
+  options.name = std::move(name);
+  options.compute_units = compute_units;
+  return std::make_unique<DeviceWorker>(std::move(MockDevice::Create(options)).value());
+}
+
+std::vector<uint8_t> FloatBytes(const std::vector<float>& v) {
+  const auto* p = reinterpret_cast<const uint8_t*>(v.data());
+  return {p, p + v.size() * sizeof(float)};
+}
+
+TEST(DeviceWorkerTest, CommandsRunInSubmissionOrder) {
+  auto worker = MakeWorker("mock0", 2);
+  BufferId x = *worker->Allocate(4 * 64, "", MemoryKind::kActivations);
+  BufferId d = *worker->Allocate(4 * 64, "", MemoryKind::kActivations);
+  worker->Write(x, 0, FloatBytes(std::vector<float>(64, 1.0f)));
+  worker->Write(d, 0, FloatBytes(std::vector<float>(64, 2.0f)));
+  // Three dependent launches: each must see the previous one's result.
+  for (int i = 0; i < 3; ++i) {
+    worker->Launch("residual_add", {BufferRef{x}, BufferRef{d}, int32_t{0}, int32_t{64}});
+  }
+  std::vector<float> out(64);
+  worker->Read(x, 0, {reinterpret_cast<uint8_t*>(out.data()), 256});
+  ASSERT_TRUE(worker->Sync().ok());
+  EXPECT_EQ(out, std::vector<float>(64, 7.0f));
+  EXPECT_EQ(worker->stats().launches, 3u);
+}
+
+TEST(DeviceWorkerTest, AFailedCommandSkipsTheRestUntilSync) {
+  auto worker = MakeWorker("mock3");
+  BufferId x = *worker->Allocate(16, "", MemoryKind::kActivations);
+  std::atomic<int> ran_after_failure = 0;
+  worker->Launch("no_such_kernel", {});
+  worker->Enqueue([&](Device&) {
+    ++ran_after_failure;
+    return absl::OkStatus();
+  });
+  absl::Status status = worker->Sync();
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(status.message(), HasSubstr("mock3"));
+  EXPECT_EQ(ran_after_failure.load(), 0);
+  // The error is reported once; the worker then runs commands again.
+  worker->Write(x, 0, FloatBytes({1, 2, 3, 4}));
+  EXPECT_TRUE(worker->Sync().ok());
+}
+
+TEST(DeviceWorkerTest, CardsWorkConcurrentlyFromSeveralThreads) {
+  std::vector<std::unique_ptr<DeviceWorker>> workers;
+  for (int i = 0; i < 4; ++i) workers.push_back(MakeWorker("mock" + std::to_string(i)));
+  std::vector<std::thread> clients;
+  std::vector<float> results(workers.size());
+  for (size_t i = 0; i < workers.size(); ++i) {
+    clients.emplace_back([&, i] {
+      DeviceWorker& worker = *workers[i];
+      BufferId x = *worker.Allocate(4, "", MemoryKind::kActivations);
+      BufferId d = *worker.Allocate(4, "", MemoryKind::kActivations);
+      worker.Write(x, 0, FloatBytes({0.0f}));
+      worker.Write(d, 0, FloatBytes({static_cast<float>(i + 1)}));
+      for (int step = 0; step < 100; ++step) {
+        worker.Launch("residual_add", {BufferRef{x}, BufferRef{d}, int32_t{0}, int32_t{1}});
+      }
+      worker.Read(x, 0, {reinterpret_cast<uint8_t*>(&results[i]), 4});
+      EXPECT_TRUE(worker.Sync().ok());
+    });
+  }
+  for (std::thread& client : clients) client.join();
+  for (size_t i = 0; i < workers.size(); ++i) {
+    EXPECT_EQ(results[i], 100.0f * static_cast<float>(i + 1));
+  }
+}
+
+// A card whose kernels never finish, to check that waits are bounded.
+class StuckDevice : public Device {
+ public:
+  const DeviceInfo& info() const override { return info_; }
+  DeviceStats stats() const override { return {}; }
+  absl::StatusOr<BufferId> Allocate(size_t, std::string_view, MemoryKind) override { return 1; }
+  absl::Status Free(BufferId) override { return absl::OkStatus(); }
+  absl::Status Write(BufferId, size_t, std::span<const uint8_t>) override {
+    return absl::OkStatus();
+  }
+  absl::Status Read(BufferId, size_t, std::span<uint8_t>) override { return absl::OkStatus(); }
+  absl::StatusOr<RunHandle> Launch(std::string_view, std::span<const KernelArg>) override {
+    return 1;
+  }
+  absl::Status Wait(RunHandle, absl::Duration timeout) override {
+    absl::SleepFor(timeout);
+    return absl::DeadlineExceededError("stuck: run 1 did not finish");
+  }
+
+ private:
+  DeviceInfo info_ = [] {
+    DeviceInfo info;
+    info.name = "stuck";
+    return info;
+  }();
+};
+
+TEST(DeviceWorkerTest, LaunchWaitsAreBoundedByTheTimeout) {
+  DeviceWorker worker(std::make_unique<StuckDevice>(), absl::Milliseconds(10));
+  worker.Launch("matvec_f32", {});
+  EXPECT_EQ(worker.Sync().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+}  // namespace
+}  // namespace fabric

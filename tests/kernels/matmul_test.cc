@@ -1,0 +1,279 @@
+// Tests of matvec_f32, matmul_f32, matvec_q8_0 and matmul_q8_0: accuracy against double
+// references, [begin, end) splitting, and batch invariance (a matmul row is bit-identical to
+// the matvec of that token, whatever n_tokens or the split of the range).
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "kernels/formats.h"
+#include "kernels/kernels.h"
+#include "tests/kernels/kernel_test_util.h"
+
+namespace fabric {
+namespace {
+
+using testing::Dequantize;
+using testing::DecodeHalf;
+using testing::kSentinel;
+using testing::QuantizeBlocks;
+using testing::RandomFloats;
+
+// Bitwise equality, so NaNs and signed zeros count too.
+bool SameBits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+// Rounding-error bound of a dot product summed in 16 float lanes of n / 16 terms each, then
+// a 4-level tree: (n / 16 + 1 + 4) roundings, each at most FLT_EPSILON relative to the sum of
+// magnitudes.
+double LaneSumBound(int n, double sum_of_magnitudes) {
+  return (n / 16 + 5) * static_cast<double>(FLT_EPSILON) * sum_of_magnitudes;
+}
+
+class MatvecF32Test : public ::testing::TestWithParam<int> {};
+
+TEST_P(MatvecF32Test, MatchesDoubleReference) {
+  const int n_in = GetParam();
+  const int n_out = 23;
+  const std::vector<float> w = RandomFloats(static_cast<int64_t>(n_out) * n_in, 1);
+  const std::vector<float> x = RandomFloats(n_in, 2);
+  std::vector<float> out(n_out, kSentinel);
+  matvec_f32(w.data(), x.data(), out.data(), n_in, 0, n_out);
+  for (int r = 0; r < n_out; ++r) {
+    double ref = 0.0, magnitude = 0.0;
+    for (int i = 0; i < n_in; ++i) {
+      ref += static_cast<double>(w[r * n_in + i]) * x[i];
+      magnitude += std::fabs(static_cast<double>(w[r * n_in + i]) * x[i]);
+    }
+    EXPECT_NEAR(out[r], ref, LaneSumBound(n_in, magnitude)) << "row " << r;
+  }
+}
+
+// Lengths below, at and around the 16-lane width, and long rows with a tail.
+INSTANTIATE_TEST_SUITE_P(Lengths, MatvecF32Test, ::testing::Values(1, 5, 16, 37, 300, 1000));
+
+TEST(MatvecF32Test, PartialRangesWriteOnlyTheirRows) {
+  const int n_in = 77, n_out = 29;
+  const std::vector<float> w = RandomFloats(n_out * n_in, 3);
+  const std::vector<float> x = RandomFloats(n_in, 4);
+  std::vector<float> whole(n_out, kSentinel);
+  matvec_f32(w.data(), x.data(), whole.data(), n_in, 0, n_out);
+
+  std::vector<float> part(n_out, kSentinel);
+  matvec_f32(w.data(), x.data(), part.data(), n_in, 5, 17);
+  for (int r = 0; r < n_out; ++r) {
+    if (r >= 5 && r < 17) {
+      EXPECT_TRUE(SameBits(part[r], whole[r])) << r;
+    } else {
+      EXPECT_EQ(part[r], kSentinel) << r;
+    }
+  }
+  // The remaining pieces complete the same vector, bit for bit.
+  matvec_f32(w.data(), x.data(), part.data(), n_in, 0, 5);
+  matvec_f32(w.data(), x.data(), part.data(), n_in, 17, n_out);
+  matvec_f32(w.data(), x.data(), part.data(), n_in, 20, 20);  // empty range: no-op
+  for (int r = 0; r < n_out; ++r) EXPECT_TRUE(SameBits(part[r], whole[r])) << r;
+}
+
+TEST(MatmulF32Test, RowsAreBitIdenticalToMatvecForAnyTokenCountAndSplit) {
+  const int n_in = 203, n_out = 31;
+  const std::vector<float> w = RandomFloats(n_out * n_in, 5);
+  for (int n_tokens : {1, 2, 3, 5, 8, 13}) {
+    const std::vector<float> x = RandomFloats(n_tokens * n_in, 6 + n_tokens);
+    std::vector<float> out(n_tokens * n_out, kSentinel);
+    // Rows split over three launches, as a device splits a range over compute units.
+    matmul_f32(w.data(), x.data(), out.data(), n_tokens, n_in, n_out, 0, 7);
+    matmul_f32(w.data(), x.data(), out.data(), n_tokens, n_in, n_out, 7, 19);
+    matmul_f32(w.data(), x.data(), out.data(), n_tokens, n_in, n_out, 19, n_out);
+    for (int t = 0; t < n_tokens; ++t) {
+      std::vector<float> row(n_out, kSentinel);
+      matvec_f32(w.data(), x.data() + t * n_in, row.data(), n_in, 0, n_out);
+      for (int r = 0; r < n_out; ++r) {
+        ASSERT_TRUE(SameBits(out[t * n_out + r], row[r]))
+            << "n_tokens " << n_tokens << " token " << t << " row " << r;
+      }
+    }
+  }
+}
+
+TEST(MatmulF32Test, PartialRangeWritesOnlyItsColumns) {
+  const int n_in = 45, n_out = 19, n_tokens = 4;
+  const std::vector<float> w = RandomFloats(n_out * n_in, 7);
+  const std::vector<float> x = RandomFloats(n_tokens * n_in, 8);
+  std::vector<float> out(n_tokens * n_out, kSentinel);
+  matmul_f32(w.data(), x.data(), out.data(), n_tokens, n_in, n_out, 3, 11);
+  for (int t = 0; t < n_tokens; ++t) {
+    for (int r = 0; r < n_out; ++r) {
+      const float v = out[t * n_out + r];
+      if (r >= 3 && r < 11) {
+        double ref = 0.0, magnitude = 0.0;
+        for (int i = 0; i < n_in; ++i) {
+          ref += static_cast<double>(w[r * n_in + i]) * x[t * n_in + i];
+          magnitude += std::fabs(static_cast<double>(w[r * n_in + i]) * x[t * n_in + i]);
+        }
+        EXPECT_NEAR(v, ref, LaneSumBound(n_in, magnitude)) << t << "," << r;
+      } else {
+        EXPECT_EQ(v, kSentinel) << t << "," << r;
+      }
+    }
+  }
+}
+
+// The exact value of the Q8_0 dot product of row blocks w and x and its rounding bound.
+struct ExactQ8Dot {
+  double value = 0.0;
+  double bound = 0.0;
+};
+ExactQ8Dot ExactDotQ8_0(const BlockQ8_0* w, const BlockQ8_0* x, int n_blocks) {
+  ExactQ8Dot dot;
+  double magnitude = 0.0;
+  for (int b = 0; b < n_blocks; ++b) {
+    int64_t isum = 0, iabs = 0;
+    for (int i = 0; i < kQ8BlockSize; ++i) {
+      isum += w[b].qs[i] * x[b].qs[i];
+      iabs += std::abs(w[b].qs[i] * x[b].qs[i]);
+    }
+    const double scale = DecodeHalf(w[b].d) * DecodeHalf(x[b].d);
+    dot.value += static_cast<double>(isum) * scale;
+    magnitude += static_cast<double>(iabs) * std::fabs(scale);
+  }
+  // One rounding per lane per block, then the tree.
+  dot.bound = (n_blocks + 5) * static_cast<double>(FLT_EPSILON) * magnitude;
+  return dot;
+}
+
+class MatvecQ8_0Test : public ::testing::TestWithParam<int> {};
+
+TEST_P(MatvecQ8_0Test, MatchesExactBlockArithmetic) {
+  const int n_blocks = GetParam();
+  const int n_in = n_blocks * kQ8BlockSize, n_out = 21;
+  const std::vector<BlockQ8_0> w = QuantizeBlocks(RandomFloats(n_out * n_in, 11, -0.2f, 0.2f));
+  const std::vector<BlockQ8_0> x = QuantizeBlocks(RandomFloats(n_in, 12, -3.0f, 3.0f));
+  std::vector<float> out(n_out, kSentinel);
+  matvec_q8_0(w.data(), x.data(), out.data(), n_in, 0, n_out);
+  for (int r = 0; r < n_out; ++r) {
+    const ExactQ8Dot ref = ExactDotQ8_0(&w[r * n_blocks], x.data(), n_blocks);
+    EXPECT_NEAR(out[r], ref.value, ref.bound) << "row " << r;
+  }
+}
+
+// Against the float product of the unquantized matrices, the error is the quantization error:
+// every element is off by at most d * (1/2 + 127/2048) with d = amax / 127 of its block
+// (rounding to a multiple of d, then d stored in fp16).
+TEST_P(MatvecQ8_0Test, WithinQuantizationErrorOfFloatProduct) {
+  const int n_blocks = GetParam();
+  const int n_in = n_blocks * kQ8BlockSize, n_out = 17;
+  const std::vector<float> w = RandomFloats(n_out * n_in, 13, -0.5f, 0.5f);
+  const std::vector<float> x = RandomFloats(n_in, 14, -2.0f, 2.0f);
+  const std::vector<BlockQ8_0> wq = QuantizeBlocks(w);
+  const std::vector<BlockQ8_0> xq = QuantizeBlocks(x);
+  auto element_error = [](const std::vector<float>& v, int i) {
+    const int start = i / kQ8BlockSize * kQ8BlockSize;
+    float amax = 0.0f;
+    for (int j = start; j < start + kQ8BlockSize; ++j) amax = std::fmax(amax, std::fabs(v[j]));
+    return amax / 127.0 * (0.5 + 127.0 / 2048);
+  };
+  std::vector<float> out(n_out, kSentinel);
+  matvec_q8_0(wq.data(), xq.data(), out.data(), n_in, 0, n_out);
+  double max_error = 0.0, max_bound = 0.0;
+  for (int r = 0; r < n_out; ++r) {
+    double ref = 0.0, bound = 0.0;
+    for (int i = 0; i < n_in; ++i) {
+      const double wi = w[r * n_in + i], xi = x[i];
+      const double ew = element_error(w, r * n_in + i), ex = element_error(x, i);
+      ref += wi * xi;
+      bound += std::fabs(wi) * ex + std::fabs(xi) * ew + ew * ex;
+    }
+    bound += ExactDotQ8_0(&wq[r * n_blocks], xq.data(), n_blocks).bound;
+    EXPECT_NEAR(out[r], ref, bound) << "row " << r;
+    max_error = std::fmax(max_error, std::fabs(out[r] - ref));
+    max_bound = std::fmax(max_bound, bound);
+  }
+  // The bound is a worst case; the real error must be well inside it (so a wrong scale,
+  // which would still land "near" for tiny rows, is caught).
+  EXPECT_LT(max_error, 0.5 * max_bound);
+}
+
+INSTANTIATE_TEST_SUITE_P(Blocks, MatvecQ8_0Test, ::testing::Values(1, 3, 7, 37, 70));
+
+TEST(MatvecQ8_0Test, ExtremeInt8ValuesSumExactly) {
+  // -128 * -128 twice per lane overflows int16; the kernel must sum in int32.
+  const int n_blocks = 5, n_in = n_blocks * kQ8BlockSize;
+  std::vector<BlockQ8_0> w(2 * n_blocks), x(n_blocks);
+  for (int b = 0; b < n_blocks; ++b) {
+    w[b].d = Fp32ToFp16(1.0f);
+    w[n_blocks + b].d = Fp32ToFp16(0.5f);
+    x[b].d = Fp32ToFp16(0.25f);
+    for (int i = 0; i < kQ8BlockSize; ++i) {
+      w[b].qs[i] = -128;
+      w[n_blocks + b].qs[i] = (i % 2) ? 127 : -128;
+      x[b].qs[i] = -128;
+    }
+  }
+  std::vector<float> out(2, kSentinel);
+  matvec_q8_0(w.data(), x.data(), out.data(), n_in, 0, 2);
+  // Row 0: 32 * 16384 * 0.25 per block; row 1: 16 * (16384 - 16256) * 0.125 per block.
+  EXPECT_EQ(out[0], n_blocks * 32 * 16384 * 0.25f);
+  EXPECT_EQ(out[1], n_blocks * 16 * (16384 - 16256) * 0.125f);
+}
+
+TEST(MatvecQ8_0Test, PartialRangesWriteOnlyTheirRows) {
+  const int n_blocks = 6, n_in = n_blocks * kQ8BlockSize, n_out = 26;
+  const std::vector<BlockQ8_0> w = QuantizeBlocks(RandomFloats(n_out * n_in, 15));
+  const std::vector<BlockQ8_0> x = QuantizeBlocks(RandomFloats(n_in, 16));
+  std::vector<float> whole(n_out, kSentinel);
+  matvec_q8_0(w.data(), x.data(), whole.data(), n_in, 0, n_out);
+  std::vector<float> part(n_out, kSentinel);
+  matvec_q8_0(w.data(), x.data(), part.data(), n_in, 9, 14);
+  for (int r = 0; r < n_out; ++r) {
+    if (r >= 9 && r < 14) {
+      EXPECT_TRUE(SameBits(part[r], whole[r])) << r;
+    } else {
+      EXPECT_EQ(part[r], kSentinel) << r;
+    }
+  }
+}
+
+TEST(MatmulQ8_0Test, RowsAreBitIdenticalToMatvecForAnyTokenCountAndSplit) {
+  const int n_blocks = 9, n_in = n_blocks * kQ8BlockSize, n_out = 27;
+  const std::vector<BlockQ8_0> w = QuantizeBlocks(RandomFloats(n_out * n_in, 17));
+  for (int n_tokens : {1, 2, 3, 5, 8, 13}) {
+    const std::vector<BlockQ8_0> x =
+        QuantizeBlocks(RandomFloats(n_tokens * n_in, 18 + n_tokens, -4.0f, 4.0f));
+    std::vector<float> out(n_tokens * n_out, kSentinel);
+    matmul_q8_0(w.data(), x.data(), out.data(), n_tokens, n_in, n_out, 0, 10);
+    matmul_q8_0(w.data(), x.data(), out.data(), n_tokens, n_in, n_out, 10, 11);
+    matmul_q8_0(w.data(), x.data(), out.data(), n_tokens, n_in, n_out, 11, n_out);
+    for (int t = 0; t < n_tokens; ++t) {
+      std::vector<float> row(n_out, kSentinel);
+      matvec_q8_0(w.data(), x.data() + t * n_blocks, row.data(), n_in, 0, n_out);
+      for (int r = 0; r < n_out; ++r) {
+        ASSERT_TRUE(SameBits(out[t * n_out + r], row[r]))
+            << "n_tokens " << n_tokens << " token " << t << " row " << r;
+      }
+    }
+  }
+}
+
+TEST(MatmulQ8_0Test, PartialRangeWritesOnlyItsColumns) {
+  const int n_blocks = 4, n_in = n_blocks * kQ8BlockSize, n_out = 15, n_tokens = 3;
+  const std::vector<BlockQ8_0> w = QuantizeBlocks(RandomFloats(n_out * n_in, 19));
+  const std::vector<BlockQ8_0> x = QuantizeBlocks(RandomFloats(n_tokens * n_in, 20));
+  std::vector<float> out(n_tokens * n_out, kSentinel);
+  matmul_q8_0(w.data(), x.data(), out.data(), n_tokens, n_in, n_out, 4, 9);
+  for (int t = 0; t < n_tokens; ++t) {
+    for (int r = 0; r < n_out; ++r) {
+      const float v = out[t * n_out + r];
+      if (r >= 4 && r < 9) {
+        const ExactQ8Dot ref = ExactDotQ8_0(&w[r * n_blocks], &x[t * n_blocks], n_blocks);
+        EXPECT_NEAR(v, ref.value, ref.bound) << t << "," << r;
+      } else {
+        EXPECT_EQ(v, kSentinel) << t << "," << r;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace fabric

@@ -62,11 +62,12 @@ inline uint16_t Fp32ToFp16(float f) {
   if (abs >= 0x477ff000u) return sign | 0x7c00;  // overflows to inf after rounding
   if (abs < 0x38800000u) {                       // subnormal or zero in fp16
     if (abs < 0x33000000u) return sign;
+    // f = mantissa * 2^(exponent - 150) and a subnormal half counts units of 2^-24.
     const uint32_t shift = 126 - (abs >> 23);
     const uint32_t mantissa = (abs & 0x7fffff) | 0x800000;
-    uint32_t half = mantissa >> (shift + 1);
-    const uint32_t rest = mantissa & ((1u << (shift + 1)) - 1);
-    const uint32_t midpoint = 1u << shift;
+    uint32_t half = mantissa >> shift;
+    const uint32_t rest = mantissa & ((1u << shift) - 1);
+    const uint32_t midpoint = 1u << (shift - 1);
     if (rest > midpoint || (rest == midpoint && (half & 1))) ++half;
     return sign | static_cast<uint16_t>(half);
   }

@@ -51,6 +51,14 @@ inline std::vector<BlockQ8_0> QuantizeBlocks(const std::vector<float>& x) {
   return out;
 }
 
+// Largest |x - dequantized x| for an element of a Q8_0 block whose max |x| is amax: half a
+// step d = amax / 127 from rounding, plus 127 times the error of storing d in fp16 (half an
+// ulp: 2^-11 relative for normal halves, 2^-25 absolute below 2^-14).
+inline double Q8ElementErrorBound(double amax) {
+  const double d = amax / 127.0;
+  return d / 2 + 127.0 * std::fmax(d * 0x1p-11, 0x1p-25);
+}
+
 // The exact values Q8_0 blocks stand for, as doubles.
 inline std::vector<double> Dequantize(const std::vector<BlockQ8_0>& blocks) {
   std::vector<double> out;

@@ -159,8 +159,7 @@ TEST_P(MatvecQ8_0Test, MatchesExactBlockArithmetic) {
 }
 
 // Against the float product of the unquantized matrices, the error is the quantization error:
-// every element is off by at most d * (1/2 + 127/2048) with d = amax / 127 of its block
-// (rounding to a multiple of d, then d stored in fp16).
+// every element is off by at most Q8ElementErrorBound(amax of its block).
 TEST_P(MatvecQ8_0Test, WithinQuantizationErrorOfFloatProduct) {
   const int n_blocks = GetParam();
   const int n_in = n_blocks * kQ8BlockSize, n_out = 17;
@@ -172,7 +171,7 @@ TEST_P(MatvecQ8_0Test, WithinQuantizationErrorOfFloatProduct) {
     const int start = i / kQ8BlockSize * kQ8BlockSize;
     float amax = 0.0f;
     for (int j = start; j < start + kQ8BlockSize; ++j) amax = std::fmax(amax, std::fabs(v[j]));
-    return amax / 127.0 * (0.5 + 127.0 / 2048);
+    return testing::Q8ElementErrorBound(amax);
   };
   std::vector<float> out(n_out, kSentinel);
   matvec_q8_0(wq.data(), xq.data(), out.data(), n_in, 0, n_out);

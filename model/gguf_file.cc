@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
@@ -141,6 +142,13 @@ std::optional<int64_t> ReadInteger(Cursor& cursor, GgufValueType type) {
 
 }  // namespace
 
+std::string PrintableName(std::string_view text) {
+  constexpr size_t kMaxBytes = 80;
+  std::string printable = absl::CHexEscape(Sv(text.substr(0, kMaxBytes)));
+  if (text.size() > kMaxBytes) absl::StrAppend(&printable, "... (", text.size(), " bytes)");
+  return printable;
+}
+
 std::string GgmlTypeName(uint32_t type) {
   static constexpr std::string_view kNames[] = {
       "F32",     "F16",      "Q4_0",     "Q4_1",       "Q4_2",       "Q4_3",       "Q5_0",
@@ -211,10 +219,10 @@ class GgufFile::Parser {
     std::string_view key;
     uint32_t type = 0;
     if (!cursor_.ReadString(&key)) return Truncated(absl::StrCat("metadata key #", i), start);
-    const std::string where = absl::StrCat("metadata '", Sv(key), "'");
+    const std::string where = absl::StrCat("metadata '", PrintableName(key), "'");
     if (!cursor_.Read(&type)) return Truncated(where, start);
     if (file_.index_.find(key) != file_.index_.end()) {
-      return Error(absl::StrCat("duplicate metadata key '", Sv(key), "'"));
+      return Error(absl::StrCat("duplicate metadata key '", PrintableName(key), "'"));
     }
     Entry entry;
     entry.key = std::string(key);
@@ -295,13 +303,13 @@ class GgufFile::Parser {
     const size_t start = cursor_.pos();
     std::string_view name;
     if (!cursor_.ReadString(&name)) return Truncated(absl::StrCat("tensor info #", i), start);
-    const std::string where = absl::StrCat("tensor info '", Sv(name), "'");
+    const std::string where = absl::StrCat("tensor info '", PrintableName(name), "'");
     GgufTensorInfo info;
     info.name = std::string(name);
     uint32_t n_dims = 0;
     if (!cursor_.Read(&n_dims)) return Truncated(where, start);
     if (n_dims == 0 || n_dims > kMaxDims) {
-      return Error(absl::StrCat("tensor '", Sv(name), "' has ", n_dims, " dimensions (1 to ",
+      return Error(absl::StrCat("tensor '", PrintableName(name), "' has ", n_dims, " dimensions (1 to ",
                                 kMaxDims, " allowed)"));
     }
     uint64_t elements = 1;
@@ -311,7 +319,7 @@ class GgufFile::Parser {
       // Each dimension and the total stay far below 2^62, so byte counts cannot overflow.
       constexpr uint64_t kMaxElements = uint64_t{1} << 50;
       if (ne == 0 || ne > kMaxElements || elements > kMaxElements / ne) {
-        return Error(absl::StrCat("tensor '", Sv(name), "' has an invalid dimension ", ne));
+        return Error(absl::StrCat("tensor '", PrintableName(name), "' has an invalid dimension ", ne));
       }
       elements *= ne;
       info.shape.push_back(static_cast<int64_t>(ne));
@@ -320,7 +328,7 @@ class GgufFile::Parser {
       return Truncated(where, start);
     }
     for (const GgufTensorInfo& other : file_.tensors_) {
-      if (other.name == name) return Error(absl::StrCat("duplicate tensor '", Sv(name), "'"));
+      if (other.name == name) return Error(absl::StrCat("duplicate tensor '", PrintableName(name), "'"));
     }
     file_.tensors_.push_back(std::move(info));
     return absl::OkStatus();
@@ -348,7 +356,7 @@ std::vector<std::string> GgufFile::Keys() const {
 absl::StatusOr<const GgufFile::Entry*> GgufFile::Find(std::string_view key) const {
   auto it = index_.find(key);
   if (it == index_.end()) {
-    return absl::NotFoundError(absl::StrCat(path_, ": missing metadata '", Sv(key), "'"));
+    return absl::NotFoundError(absl::StrCat(path_, ": missing metadata '", PrintableName(key), "'"));
   }
   return &entries_[it->second];
 }
@@ -358,7 +366,7 @@ absl::Status GgufFile::TypeError(const Entry& entry, std::string_view expected) 
   if (entry.type == GgufValueType::kArray) {
     actual = absl::StrCat("array of ", Sv(ValueTypeName(static_cast<uint32_t>(entry.array_type))));
   }
-  return absl::InvalidArgumentError(absl::StrCat(path_, ": metadata '", entry.key, "' is ",
+  return absl::InvalidArgumentError(absl::StrCat(path_, ": metadata '", PrintableName(entry.key), "' is ",
                                                  actual, ", expected ", Sv(expected)));
 }
 

@@ -39,6 +39,10 @@ inline constexpr uint64_t kGgufDefaultAlignment = 32;
 // ggml's name for tensor type number `type` ("F32", "Q4_0", "Q6_K", ...), or "type <n>".
 std::string GgmlTypeName(uint32_t type);
 
+// A name or string read from a file, made safe for an error message: C-escaped and cut to
+// 80 bytes (a corrupt length can make a "name" of megabytes of binary).
+std::string PrintableName(std::string_view text);
+
 struct GgufTensorInfo {
   std::string name;
   std::vector<int64_t> shape;  // ne[]: shape[0] is the contiguous row length

@@ -57,7 +57,7 @@ absl::StatusOr<float> GetPositiveFloat(const GgufFile& gguf, std::string_view ke
 absl::StatusOr<ModelConfig> ReadConfig(const GgufFile& gguf) {
   ASSIGN_OR_RETURN(const std::string architecture, gguf.GetString("general.architecture"));
   if (architecture != "llama") {
-    return Error(gguf.path(), absl::StrCat("architecture '", architecture,
+    return Error(gguf.path(), absl::StrCat("architecture '", PrintableName(architecture),
                                            "' is not supported (Fabric loads 'llama' models)"));
   }
   ModelConfig config;
@@ -95,7 +95,7 @@ absl::StatusOr<Vocabulary> ReadVocabulary(const GgufFile& gguf) {
   if (gguf.Has("tokenizer.ggml.model")) {
     ASSIGN_OR_RETURN(const std::string model, gguf.GetString("tokenizer.ggml.model"));
     if (model != "llama") {
-      return Error(path, absl::StrCat("tokenizer model '", model,
+      return Error(path, absl::StrCat("tokenizer model '", PrintableName(model),
                                       "' is not supported (Fabric reads SentencePiece 'llama')"));
     }
   }
@@ -168,7 +168,7 @@ absl::StatusOr<std::vector<Tensor>> ReadTensors(const GgufFile& gguf,
     if (unsupported.size() > 1) {
       more = absl::StrCat(" (and ", unsupported.size() - 1, " more tensors of unsupported types)");
     }
-    return Error(path, absl::StrCat("tensor '", first.name, "' has type ",
+    return Error(path, absl::StrCat("tensor '", PrintableName(first.name), "' has type ",
                                     GgmlTypeName(first.ggml_type),
                                     ", which Fabric does not load (it loads F32, F16 and Q8_0)",
                                     more));
@@ -182,20 +182,20 @@ absl::StatusOr<std::vector<Tensor>> ReadTensors(const GgufFile& gguf,
                   .data = {}};
     const int64_t block = TensorBlockSize(tensor.type);
     if (tensor.row_len() % block != 0) {
-      return Error(path, absl::StrCat("tensor '", info.name, "' of type ",
+      return Error(path, absl::StrCat("tensor '", PrintableName(info.name), "' of type ",
                                       Sv(TensorTypeName(tensor.type)), " has row length ",
                                       tensor.row_len(), ", not a multiple of its block size ",
                                       block));
     }
     if (info.offset % gguf.alignment() != 0) {
-      return Error(path, absl::StrCat("tensor '", info.name, "' has offset ", info.offset,
+      return Error(path, absl::StrCat("tensor '", PrintableName(info.name), "' has offset ", info.offset,
                                       ", not a multiple of the alignment ", gguf.alignment()));
     }
     // Shapes are capped at 2^50 elements by the parser, so these sums cannot overflow.
     const uint64_t size = TensorBytes(tensor.type, tensor.elements());
     const uint64_t start = gguf.data_offset() + info.offset;
     if (info.offset > bytes.size() || start > bytes.size() || size > bytes.size() - start) {
-      return Error(path, absl::StrCat("tensor '", info.name, "' data (", size,
+      return Error(path, absl::StrCat("tensor '", PrintableName(info.name), "' data (", size,
                                       " bytes at file offset ", start,
                                       ") lies past the end of the file (", bytes.size(),
                                       " bytes); the file may be truncated"));

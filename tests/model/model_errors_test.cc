@@ -1,4 +1,5 @@
 // Every malformed input fails cleanly, with a message naming the file and the problem.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -87,10 +88,10 @@ class GgufErrorsTest : public testing::Test {
     info_offset_ = After(gguf_, "token_embd.weight") - 17 - 8;
   }
 
-  // The offset of tensor `name`'s info field `field` (0 n_dims, then dims, type, offset).
-  size_t TensorField(std::string_view name, int field) {
-    return After(gguf_, name) + (field == 0 ? 0 : 4 + 8 * (field - 1));
-  }
+  // Offsets of fields in the info of a 2-D tensor: n_dims, ne[0], ne[1], type, offset.
+  size_t DimsField(std::string_view name) { return After(gguf_, name); }
+  size_t TypeField(std::string_view name) { return After(gguf_, name) + 4 + 2 * 8; }
+  size_t OffsetField(std::string_view name) { return TypeField(name) + 4; }
 
   Bytes gguf_;
   size_t data_offset_ = 0;
@@ -149,13 +150,13 @@ TEST_F(GgufErrorsTest, GarbageCountsAndTypes) {
   Poke<uint64_t>(bytes, After(bytes, "tokenizer.ggml.tokens") + 8, uint64_t{1} << 62);
   ExpectOpenError(WriteTemp("array_count.gguf", bytes), "", {"tokenizer.ggml.tokens", "cannot fit"});
   bytes = gguf_;
-  Poke<uint32_t>(bytes, TensorField("blk.2.attn_k.weight", 0), 9);  // n_dims
+  Poke<uint32_t>(bytes, DimsField("blk.2.attn_k.weight"), 9);  // n_dims
   ExpectOpenError(WriteTemp("n_dims.gguf", bytes), "", {"'blk.2.attn_k.weight' has 9 dimensions"});
 }
 
 TEST_F(GgufErrorsTest, UnsupportedTensorType) {
   Bytes bytes = gguf_;
-  Poke<uint32_t>(bytes, TensorField("blk.0.attn_q.weight", 3), 14);
+  Poke<uint32_t>(bytes, TypeField("blk.0.attn_q.weight"), 14);
   ExpectOpenError(WriteTemp("q6_k.gguf", bytes), "", {"'blk.0.attn_q.weight'", "Q6_K"});
 }
 
@@ -180,7 +181,7 @@ TEST_F(GgufErrorsTest, MissingTensorAndMetadata) {
   ExpectOpenError(WriteTemp("missing_tensor.gguf", bytes), "",
                   {"missing tensor 'blk.3.attn_v.weight'"});
   bytes = gguf_;
-  bytes[After(bytes, "llama.block_coun") - 1] = 'X';  // llama.block_Xount
+  bytes[After(bytes, "llama.block_coun") - 1] = 'X';  // llama.block_couXt
   ExpectOpenError(WriteTemp("missing_key.gguf", bytes), "", {"missing metadata 'llama.block_count'"});
   bytes = gguf_;
   std::memcpy(bytes.data() + After(bytes, "general.architecture") + 4 + 8, "mamba", 5);
@@ -189,10 +190,10 @@ TEST_F(GgufErrorsTest, MissingTensorAndMetadata) {
 
 TEST_F(GgufErrorsTest, DataPastTheEndOfTheFile) {
   Bytes bytes = gguf_;
-  Poke<uint64_t>(bytes, TensorField("blk.4.ffn_up.weight", 4), uint64_t{1} << 40);
+  Poke<uint64_t>(bytes, OffsetField("blk.4.ffn_up.weight"), uint64_t{1} << 40);
   ExpectOpenError(WriteTemp("offset.gguf", bytes), "",
                   {"'blk.4.ffn_up.weight' data", "past the end of the file"});
-  Poke<uint64_t>(bytes, TensorField("blk.4.ffn_up.weight", 4), 3);
+  Poke<uint64_t>(bytes, OffsetField("blk.4.ffn_up.weight"), 3);
   ExpectOpenError(WriteTemp("misaligned.gguf", bytes), "", {"not a multiple of the alignment"});
 }
 
@@ -370,8 +371,8 @@ TEST(Llama2cErrorsTest, Tokenizer) {
                                                            HasSubstr("corrupt")));
   }
   // One piece short of the checkpoint's 512: a size mismatch.
-  const size_t last_piece = tok.size() - 8 - 2;  // tok512's last piece is 2 bytes long
-  ASSERT_EQ(tok[last_piece + 4], 2);
+  const size_t last_piece = tok.size() - 8 - 3;  // tok512's last piece is 3 bytes long
+  ASSERT_EQ(tok[last_piece + 4], 3);
   const std::string short_tok = WriteTemp("tok511.bin", Bytes(tok.begin(), tok.begin() + last_piece));
   ExpectOpenError(kStoriesBin, short_tok, {"vocab_size 512", "has 511 pieces"});
 }

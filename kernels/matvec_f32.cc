@@ -16,7 +16,7 @@ extern "C" void matvec_f32(const float* w, const float* x, float* out, int n_in,
 #pragma HLS INTERFACE s_axilite port=end
 #pragma HLS INTERFACE s_axilite port=return
   // w: [n_out, n_in], x: [n_in], out: [n_out]
-  for (int r = begin > 0 ? begin - 1 : 0; r < end; ++r) {
+  for (int r = begin; r < end; ++r) {
 #pragma HLS LOOP_TRIPCOUNT min=64 max=32000
     out[r] = fabric::DotF32(w + static_cast<int64_t>(r) * n_in, x, n_in);
   }

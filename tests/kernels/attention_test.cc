@@ -70,8 +70,7 @@ PagedCache MakePagedCache(const Shape& s, const std::vector<int>& lengths, uint3
       const int block = cache.block_tables[q * s.max_blocks + p / s.block_size];
       const int64_t row = static_cast<int64_t>(block) * s.block_size + p % s.block_size;
       std::copy_n(&cache.keys[q][p * s.kv_dim()], s.kv_dim(), &cache.k_cache[row * s.kv_dim()]);
-      std::copy_n(&cache.values[q][p * s.kv_dim()], s.kv_dim(),
-                  &cache.v_cache[row * s.kv_dim()]);
+      std::copy_n(&cache.values[q][p * s.kv_dim()], s.kv_dim(), &cache.v_cache[row * s.kv_dim()]);
     }
   }
   return cache;
@@ -116,10 +115,9 @@ class AttentionTest : public ::testing::Test {
 
   std::vector<float> Run(int begin, int end) {
     std::vector<float> out(n_tokens_ * shape_.q_dim(), kSentinel);
-    attention(q_.data(), cache_.k_cache.data(), cache_.v_cache.data(),
-              cache_.block_tables.data(), token_seqs_.data(), positions_.data(), out.data(),
-              shape_.n_heads, shape_.n_kv_heads, shape_.head_dim, shape_.block_size,
-              shape_.max_blocks, begin, end);
+    attention(q_.data(), cache_.k_cache.data(), cache_.v_cache.data(), cache_.block_tables.data(),
+              token_seqs_.data(), positions_.data(), out.data(), shape_.n_heads, shape_.n_kv_heads,
+              shape_.head_dim, shape_.block_size, shape_.max_blocks, begin, end);
     return out;
   }
 };
@@ -162,10 +160,9 @@ TEST_F(AttentionTest, TokenAloneEqualsTokenInBatch) {
     const int q_dim = shape_.q_dim();
     std::vector<float> q(q_.begin() + t * q_dim, q_.begin() + (t + 1) * q_dim);
     std::vector<float> out(q_dim, kSentinel);
-    attention(q.data(), cache_.k_cache.data(), cache_.v_cache.data(),
-              cache_.block_tables.data(), &token_seqs_[t], &positions_[t], out.data(),
-              shape_.n_heads, shape_.n_kv_heads, shape_.head_dim, shape_.block_size,
-              shape_.max_blocks, 0, shape_.n_heads);
+    attention(q.data(), cache_.k_cache.data(), cache_.v_cache.data(), cache_.block_tables.data(),
+              &token_seqs_[t], &positions_[t], out.data(), shape_.n_heads, shape_.n_kv_heads,
+              shape_.head_dim, shape_.block_size, shape_.max_blocks, 0, shape_.n_heads);
     for (int i = 0; i < q_dim; ++i) {
       ASSERT_TRUE(SameBits(out[i], batch[t * q_dim + i])) << t << "," << i;
     }
@@ -187,7 +184,8 @@ TEST(AttentionLimitsTest, LongestContextUsesTheWholeScoreBuffer) {
   attention(q.data(), cache.k_cache.data(), cache.v_cache.data(), cache.block_tables.data(),
             seqs.data(), positions.data(), out.data(), s.n_heads, s.n_kv_heads, s.head_dim,
             s.block_size, s.max_blocks, 0, s.n_heads);
-  const std::vector<double> ref = ReferenceHead(s, q.data(), cache.keys[0], cache.values[0], last, 0);
+  const std::vector<double> ref =
+      ReferenceHead(s, q.data(), cache.keys[0], cache.values[0], last, 0);
   for (int i = 0; i < s.head_dim; ++i) {
     // 8192 float terms: rounding ~1e-5; without the last position the result moves by ~0.1.
     EXPECT_NEAR(out[i], ref[i], 1e-4) << i;

@@ -85,8 +85,7 @@ TEST(RmsnormTest, MatchesDoubleReference) {
     for (int j = 0; j < dim; ++j) {
       const double ref = weight[j] * (scale * x[t * dim + j]);
       // Float sum of dim positive squares, then a handful of roundings.
-      EXPECT_NEAR(out[t * dim + j], ref, (dim / 2.0 + 8) * kEps * std::fabs(ref))
-          << t << "," << j;
+      EXPECT_NEAR(out[t * dim + j], ref, (dim / 2.0 + 8) * kEps * std::fabs(ref)) << t << "," << j;
     }
   }
 }
@@ -162,14 +161,13 @@ TEST(RopeTest, MatchesDoubleReference) {
   const std::vector<float> q0 = RandomFloats(tokens * s.q_dim, 8);
   const std::vector<float> k0 = RandomFloats(tokens * s.kv_dim, 9);
   std::vector<float> q = q0, k = k0;
-  rope(q.data(), k.data(), positions.data(), s.q_dim, s.kv_dim, s.head_dim, s.theta, 0,
-       tokens);
+  rope(q.data(), k.data(), positions.data(), s.q_dim, s.kv_dim, s.head_dim, s.theta, 0, tokens);
   auto check = [&](const std::vector<float>& in, const std::vector<float>& got, int width) {
     for (int t = 0; t < tokens; ++t) {
       for (int i = 0; i < width; i += 2) {
         const int j = i % s.head_dim;
         const double angle = positions[t] * std::pow(static_cast<double>(s.theta),
-                                                      -static_cast<double>(j) / s.head_dim);
+                                                     -static_cast<double>(j) / s.head_dim);
         const double v0 = in[t * width + i], v1 = in[t * width + i + 1];
         const double r0 = v0 * std::cos(angle) - v1 * std::sin(angle);
         const double r1 = v0 * std::sin(angle) + v1 * std::cos(angle);

@@ -57,9 +57,9 @@ TEST(FORMATS_SUITE(Fp16Test), KnownConversions) {
   EXPECT_EQ(Fp32ToFp16(1.0f), 0x3c00);
   EXPECT_EQ(Fp32ToFp16(-2.0f), 0xc000);
   EXPECT_EQ(Fp32ToFp16(-0.0f), 0x8000);
-  EXPECT_EQ(Fp32ToFp16(65504.0f), 0x7bff);            // largest finite half
-  EXPECT_EQ(Fp32ToFp16(65519.996f), 0x7bff);          // just below the rounding midpoint
-  EXPECT_EQ(Fp32ToFp16(65520.0f), 0x7c00);            // midpoint: rounds to even = inf
+  EXPECT_EQ(Fp32ToFp16(65504.0f), 0x7bff);    // largest finite half
+  EXPECT_EQ(Fp32ToFp16(65519.996f), 0x7bff);  // just below the rounding midpoint
+  EXPECT_EQ(Fp32ToFp16(65520.0f), 0x7c00);    // midpoint: rounds to even = inf
   EXPECT_EQ(Fp32ToFp16(std::numeric_limits<float>::infinity()), 0x7c00);
   EXPECT_EQ(Fp32ToFp16(std::ldexp(1.0f, -24)), 0x0001);         // smallest subnormal
   EXPECT_EQ(Fp32ToFp16(std::ldexp(1.0f, -25)), 0x0000);         // tie: to even (zero)
@@ -82,8 +82,8 @@ TEST(FORMATS_SUITE(Fp16Test), ToFp16RoundsToNearestEven) {
     // Every 4th sample sits exactly on a rounding midpoint of the normal range.
     uint32_t m = mantissa(rng);
     if (i % 4 == 0) m = (m & ~0x1fffu) | 0x1000u;
-    const float magnitude = std::ldexp(1.0f + std::ldexp(static_cast<float>(m), -23),
-                                       exponent(rng));
+    const float magnitude =
+        std::ldexp(1.0f + std::ldexp(static_cast<float>(m), -23), exponent(rng));
     const float f = (i % 2) ? -magnitude : magnitude;
     const uint16_t h = Fp32ToFp16(f);
     const double error = std::fabs(DecodeHalf(h) - f);

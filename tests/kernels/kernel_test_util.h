@@ -1,5 +1,5 @@
-// Helpers shared by the kernel tests: seeded random data, Q8_0 (de)quantization in plain
-// code, and an exact fp16 decoder independent of formats.h.
+// Helpers shared by the kernel tests: seeded random data, Q8_0 quantization and its error
+// bound, and an exact fp16 decoder independent of formats.h.
 #ifndef FABRIC_TESTS_KERNELS_KERNEL_TEST_UTIL_H_
 #define FABRIC_TESTS_KERNELS_KERNEL_TEST_UTIL_H_
 
@@ -57,17 +57,6 @@ inline std::vector<BlockQ8_0> QuantizeBlocks(const std::vector<float>& x) {
 inline double Q8ElementErrorBound(double amax) {
   const double d = amax / 127.0;
   return d / 2 + 127.0 * std::fmax(d * 0x1p-11, 0x1p-25);
-}
-
-// The exact values Q8_0 blocks stand for, as doubles.
-inline std::vector<double> Dequantize(const std::vector<BlockQ8_0>& blocks) {
-  std::vector<double> out;
-  out.reserve(blocks.size() * kQ8BlockSize);
-  for (const BlockQ8_0& block : blocks) {
-    const double d = DecodeHalf(block.d);
-    for (int i = 0; i < kQ8BlockSize; ++i) out.push_back(d * block.qs[i]);
-  }
-  return out;
 }
 
 }  // namespace fabric::testing

@@ -35,8 +35,8 @@ double BestSeconds(int threads, const std::function<void(int, int)>& pass) {
     }
     pass(0, kRows / threads);
     for (std::thread& worker : workers) worker.join();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                        start).count());
+    best = std::min(
+        best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   return best;
 }
@@ -106,8 +106,8 @@ TEST(KernelsThroughputTest, DISABLED_MemoryReadCeiling) {
       sums[begin == 0 ? 0 : threads - 1] = sum;
     });
     const double bytes = static_cast<double>(data.size()) * sizeof(int32_t);
-    std::printf("streaming read (%.0f MB), %d thread(s): %.2f GB/s (checksum %lld)\n",
-                bytes / 1e6, threads, bytes / seconds / 1e9,
+    std::printf("streaming read (%.0f MB), %d thread(s): %.2f GB/s (checksum %lld)\n", bytes / 1e6,
+                threads, bytes / seconds / 1e9,
                 static_cast<long long>(sums[0] + (threads > 1 ? sums[threads - 1] : 0)));
   }
 }

@@ -15,7 +15,6 @@
 namespace fabric {
 namespace {
 
-using testing::Dequantize;
 using testing::DecodeHalf;
 using testing::kSentinel;
 using testing::QuantizeBlocks;

@@ -83,8 +83,8 @@ std::vector<std::string> CheckKernelSource(const KernelSpec& spec, const std::st
   // The one extern "C" function, named like the file, with the table's arguments.
   static const std::regex kExternC(R"(extern\s+"C")");
   static const std::regex kDefinition(R"(extern\s+"C"\s+void\s+(\w+)\s*\(([^)]*)\)\s*\{)");
-  const auto n_extern = std::distance(
-      std::sregex_iterator(source.begin(), source.end(), kExternC), std::sregex_iterator());
+  const auto n_extern = std::distance(std::sregex_iterator(source.begin(), source.end(), kExternC),
+                                      std::sregex_iterator());
   std::vector<std::smatch> definitions;
   for (auto it = std::sregex_iterator(source.begin(), source.end(), kDefinition);
        it != std::sregex_iterator(); ++it) {
@@ -92,8 +92,8 @@ std::vector<std::string> CheckKernelSource(const KernelSpec& spec, const std::st
   }
   if (n_extern != 1 || definitions.size() != 1) {
     problems.push_back("expected exactly one extern \"C\" void function definition, found " +
-                       std::to_string(definitions.size()) + " among " +
-                       std::to_string(n_extern) + " extern \"C\"");
+                       std::to_string(definitions.size()) + " among " + std::to_string(n_extern) +
+                       " extern \"C\"");
   }
   if (!definitions.empty()) {
     if (definitions[0][1].str() != name) {
@@ -111,8 +111,8 @@ std::vector<std::string> CheckKernelSource(const KernelSpec& spec, const std::st
                            ", table says " + std::string(arg.name));
       }
       if (KindOfType(params[i].type) != KindName(arg.kind)) {
-        problems.push_back("parameter " + params[i].name + " is " +
-                           KindOfType(params[i].type) + ", table says " + KindName(arg.kind));
+        problems.push_back("parameter " + params[i].name + " is " + KindOfType(params[i].type) +
+                           ", table says " + KindName(arg.kind));
       }
     }
   }
@@ -162,8 +162,8 @@ std::vector<std::string> CheckKernelSource(const KernelSpec& spec, const std::st
   }
   const auto ret = by_port.find("return");
   if (ret == by_port.end() || ret->second.size() != 1 ||
-      ret->second[0] != std::map<std::string, std::string>{{"mode", "s_axilite"},
-                                                           {"port", "return"}}) {
+      ret->second[0] !=
+          std::map<std::string, std::string>{{"mode", "s_axilite"}, {"port", "return"}}) {
     problems.push_back("needs exactly one '#pragma HLS INTERFACE s_axilite port=return'");
   }
   if (ret != by_port.end()) by_port.erase(ret);
@@ -209,7 +209,8 @@ TEST(SignatureDriftTest, KernelsHeaderDeclaresEveryKernelWithTheTableArguments) 
 TEST(SignatureDriftTest, KernelLibraryBuildsExactlyTheTableKernels) {
   const std::string cmake = StripComments(ReadSource("kernels/CMakeLists.txt"));
   std::smatch library;
-  ASSERT_TRUE(std::regex_search(cmake, library, std::regex(R"(add_library\(fabric_kernels\s([^)]*)\))")));
+  ASSERT_TRUE(
+      std::regex_search(cmake, library, std::regex(R"(add_library\(fabric_kernels\s([^)]*)\))")));
   std::set<std::string> listed;
   const std::string sources = library[1].str();
   static const std::regex kSource(R"((\w+)\.cc)");
@@ -242,11 +243,13 @@ TEST_F(SignatureCheckerTest, AcceptsTheRealSource) {
 }
 
 TEST_F(SignatureCheckerTest, RejectsDrift) {
-  EXPECT_FALSE(CheckWith("port=w offset=slave bundle=gmem_w", "port=w offset=slave bundle=gmem_in").empty());
+  EXPECT_FALSE(
+      CheckWith("port=w offset=slave bundle=gmem_w", "port=w offset=slave bundle=gmem_in").empty());
   EXPECT_FALSE(CheckWith("port=w offset=slave bundle=gmem_w", "port=w bundle=gmem_w").empty());
   EXPECT_FALSE(CheckWith("#pragma HLS INTERFACE s_axilite port=return", "").empty());
   EXPECT_FALSE(CheckWith("#pragma HLS INTERFACE s_axilite port=n_in", "").empty());
-  EXPECT_FALSE(CheckWith("s_axilite port=n_in", "m_axi port=n_in offset=slave bundle=gmem_in").empty());
+  EXPECT_FALSE(
+      CheckWith("s_axilite port=n_in", "m_axi port=n_in offset=slave bundle=gmem_in").empty());
   EXPECT_FALSE(CheckWith("#pragma HLS INTERFACE s_axilite port=begin",
                          "#pragma HLS INTERFACE s_axilite port=begin\n"
                          "#pragma HLS INTERFACE s_axilite port=extra")

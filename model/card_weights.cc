@@ -4,20 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "kernels/formats.h"
 
 namespace fabric {
 namespace {
-
-// Widens an F16 tensor to F32 bytes.
-std::vector<uint8_t> WidenF16(const Tensor& tensor) {
-  const int64_t n = tensor.elements();
-  std::vector<uint8_t> bytes(n * sizeof(float));
-  auto* out = reinterpret_cast<float*>(bytes.data());
-  const auto* in = reinterpret_cast<const uint16_t*>(tensor.data.data());
-  for (int64_t i = 0; i < n; ++i) out[i] = Fp16ToFp32(in[i]);
-  return bytes;
-}
 
 absl::StatusOr<CardTensor> Upload(const ModelFile& model, std::string_view name,
                                   DeviceWorker& worker) {
@@ -33,7 +22,11 @@ absl::StatusOr<CardTensor> Upload(const ModelFile& model, std::string_view name,
   const size_t bytes = TensorBytes(card.type, tensor->elements());
   ASSIGN_OR_RETURN(card.buffer, worker.Allocate(bytes, "", MemoryKind::kWeights));
   if (tensor->type == TensorType::kF16) {
-    worker.Write(card.buffer, 0, WidenF16(*tensor));
+    std::vector<uint8_t> widened(bytes);
+    RETURN_IF_ERROR(DequantizeRows(
+        *tensor, 0, tensor->rows(),
+        {reinterpret_cast<float*>(widened.data()), widened.size() / sizeof(float)}));
+    worker.Write(card.buffer, 0, std::move(widened));
   } else {
     worker.Write(card.buffer, 0, tensor->data);  // the mapping outlives the Sync below
   }

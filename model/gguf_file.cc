@@ -21,17 +21,17 @@ namespace {
 // Debian's Abseil 20220623 has its own string_view, which StrCat does not take std's for.
 inline absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
-constexpr int kMaxArrayDepth = 8;    // nested arrays deeper than this are rejected
-constexpr uint32_t kMaxDims = 4;     // GGML_MAX_DIMS
+constexpr int kMaxArrayDepth = 8;  // nested arrays deeper than this are rejected
+constexpr uint32_t kMaxDims = 4;   // GGML_MAX_DIMS
 constexpr uint64_t kMaxAlignment = 1 << 20;
 // The smallest encodings, used to cap counts read from the file against its size.
-constexpr size_t kMinEntryBytes = 8 + 4 + 1;           // key length, type, a 1-byte value
+constexpr size_t kMinEntryBytes = 8 + 4 + 1;               // key length, type, a 1-byte value
 constexpr size_t kMinTensorInfoBytes = 8 + 4 + 8 + 4 + 8;  // name, n_dims, one dim, type, offset
 
 std::string_view ValueTypeName(uint32_t type) {
-  static constexpr std::string_view kNames[] = {
-      "uint8", "int8", "uint16", "int16", "uint32", "int32",  "float32",
-      "bool",  "string", "array", "uint64", "int64", "float64"};
+  static constexpr std::string_view kNames[] = {"uint8",  "int8",    "uint16", "int16",  "uint32",
+                                                "int32",  "float32", "bool",   "string", "array",
+                                                "uint64", "int64",   "float64"};
   return type < std::size(kNames) ? kNames[type] : "unknown";
 }
 
@@ -128,15 +128,24 @@ std::optional<int64_t> ReadInteger(Cursor& cursor, GgufValueType type) {
     return static_cast<int64_t>(value);
   };
   switch (type) {
-    case GgufValueType::kUint8: return read(uint8_t{});
-    case GgufValueType::kInt8: return read(int8_t{});
-    case GgufValueType::kUint16: return read(uint16_t{});
-    case GgufValueType::kInt16: return read(int16_t{});
-    case GgufValueType::kUint32: return read(uint32_t{});
-    case GgufValueType::kInt32: return read(int32_t{});
-    case GgufValueType::kUint64: return read(uint64_t{});
-    case GgufValueType::kInt64: return read(int64_t{});
-    default: return std::nullopt;
+    case GgufValueType::kUint8:
+      return read(uint8_t{});
+    case GgufValueType::kInt8:
+      return read(int8_t{});
+    case GgufValueType::kUint16:
+      return read(uint16_t{});
+    case GgufValueType::kInt16:
+      return read(int16_t{});
+    case GgufValueType::kUint32:
+      return read(uint32_t{});
+    case GgufValueType::kInt32:
+      return read(int32_t{});
+    case GgufValueType::kUint64:
+      return read(uint64_t{});
+    case GgufValueType::kInt64:
+      return read(int64_t{});
+    default:
+      return std::nullopt;
   }
 }
 
@@ -151,12 +160,12 @@ std::string PrintableName(std::string_view text) {
 
 std::string GgmlTypeName(uint32_t type) {
   static constexpr std::string_view kNames[] = {
-      "F32",     "F16",      "Q4_0",     "Q4_1",       "Q4_2",       "Q4_3",       "Q5_0",
-      "Q5_1",    "Q8_0",     "Q8_1",     "Q2_K",       "Q3_K",       "Q4_K",       "Q5_K",
-      "Q6_K",    "Q8_K",     "IQ2_XXS",  "IQ2_XS",     "IQ3_XXS",    "IQ1_S",      "IQ4_NL",
-      "IQ3_S",   "IQ2_S",    "IQ4_XS",   "I8",         "I16",        "I32",        "I64",
-      "F64",     "IQ1_M",    "BF16",     "Q4_0_4_4",   "Q4_0_4_8",   "Q4_0_8_8",   "TQ1_0",
-      "TQ2_0",   "IQ4_NL_4_4", "IQ4_NL_4_8", "IQ4_NL_8_8", "MXFP4"};
+      "F32",   "F16",        "Q4_0",       "Q4_1",       "Q4_2",     "Q4_3",     "Q5_0",
+      "Q5_1",  "Q8_0",       "Q8_1",       "Q2_K",       "Q3_K",     "Q4_K",     "Q5_K",
+      "Q6_K",  "Q8_K",       "IQ2_XXS",    "IQ2_XS",     "IQ3_XXS",  "IQ1_S",    "IQ4_NL",
+      "IQ3_S", "IQ2_S",      "IQ4_XS",     "I8",         "I16",      "I32",      "I64",
+      "F64",   "IQ1_M",      "BF16",       "Q4_0_4_4",   "Q4_0_4_8", "Q4_0_8_8", "TQ1_0",
+      "TQ2_0", "IQ4_NL_4_4", "IQ4_NL_4_8", "IQ4_NL_8_8", "MXFP4"};
   if (type < std::size(kNames)) return std::string(kNames[type]);
   return absl::StrCat("type ", type);
 }
@@ -185,8 +194,7 @@ class GgufFile::Parser {
   }
   absl::Status Truncated(absl::string_view what, size_t offset) const {
     return Error(absl::StrCat("truncated GGUF file: ", what, " at offset ", offset,
-                              " runs past the end of the file (", file_.bytes_.size(),
-                              " bytes)"));
+                              " runs past the end of the file (", file_.bytes_.size(), " bytes)"));
   }
 
   absl::Status ParseHeader() {
@@ -196,9 +204,10 @@ class GgufFile::Parser {
     }
     if (!cursor_.Read(&file_.version_)) return Truncated("the header", 4);
     if (file_.version_ != 2 && file_.version_ != 3) {
-      return Error(absl::StrCat("unsupported GGUF version ", file_.version_,
-                                __builtin_bswap32(file_.version_) <= 3 ? " (a big-endian file?)" : "",
-                                "; Fabric reads versions 2 and 3"));
+      return Error(
+          absl::StrCat("unsupported GGUF version ", file_.version_,
+                       __builtin_bswap32(file_.version_) <= 3 ? " (a big-endian file?)" : "",
+                       "; Fabric reads versions 2 and 3"));
     }
     if (!cursor_.Read(&n_tensors_) || !cursor_.Read(&n_entries_)) {
       return Truncated("the header", 8);
@@ -207,8 +216,8 @@ class GgufFile::Parser {
     const size_t left = cursor_.remaining();
     if (n_entries_ > left / kMinEntryBytes || n_tensors_ > left / kMinTensorInfoBytes ||
         n_entries_ * kMinEntryBytes + n_tensors_ * kMinTensorInfoBytes > left) {
-      return Error(absl::StrCat("truncated or corrupt GGUF file: the header declares ",
-                                n_entries_, " metadata entries and ", n_tensors_,
+      return Error(absl::StrCat("truncated or corrupt GGUF file: the header declares ", n_entries_,
+                                " metadata entries and ", n_tensors_,
                                 " tensors, which cannot fit in the remaining ", left, " bytes"));
     }
     return absl::OkStatus();
@@ -271,10 +280,10 @@ class GgufFile::Parser {
       return Error(absl::StrCat(where, " is an array of unknown value type ", element_type));
     }
     if (count > cursor_.remaining() / min_size) {
-      return Error(absl::StrCat("truncated or corrupt GGUF file: ", where, " at offset ",
-                                cursor_.pos(), " declares ", count, " elements of type ",
-                                Sv(ValueTypeName(element_type)), ", which cannot fit in the remaining ",
-                                cursor_.remaining(), " bytes"));
+      return Error(
+          absl::StrCat("truncated or corrupt GGUF file: ", where, " at offset ", cursor_.pos(),
+                       " declares ", count, " elements of type ", Sv(ValueTypeName(element_type)),
+                       ", which cannot fit in the remaining ", cursor_.remaining(), " bytes"));
     }
     const size_t scalar = ScalarSize(element_type);
     if (scalar != 0) {
@@ -292,8 +301,8 @@ class GgufFile::Parser {
     ASSIGN_OR_RETURN(const int64_t alignment, file_.GetInt("general.alignment"));
     if (alignment <= 0 || static_cast<uint64_t>(alignment) > kMaxAlignment ||
         !std::has_single_bit(static_cast<uint64_t>(alignment))) {
-      return Error(absl::StrCat("general.alignment ", alignment,
-                                " is not a power of two up to ", kMaxAlignment));
+      return Error(absl::StrCat("general.alignment ", alignment, " is not a power of two up to ",
+                                kMaxAlignment));
     }
     file_.alignment_ = static_cast<uint64_t>(alignment);
     return absl::OkStatus();
@@ -309,8 +318,8 @@ class GgufFile::Parser {
     uint32_t n_dims = 0;
     if (!cursor_.Read(&n_dims)) return Truncated(where, start);
     if (n_dims == 0 || n_dims > kMaxDims) {
-      return Error(absl::StrCat("tensor '", PrintableName(name), "' has ", n_dims, " dimensions (1 to ",
-                                kMaxDims, " allowed)"));
+      return Error(absl::StrCat("tensor '", PrintableName(name), "' has ", n_dims,
+                                " dimensions (1 to ", kMaxDims, " allowed)"));
     }
     uint64_t elements = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
@@ -319,7 +328,8 @@ class GgufFile::Parser {
       // Each dimension and the total stay far below 2^62, so byte counts cannot overflow.
       constexpr uint64_t kMaxElements = uint64_t{1} << 50;
       if (ne == 0 || ne > kMaxElements || elements > kMaxElements / ne) {
-        return Error(absl::StrCat("tensor '", PrintableName(name), "' has an invalid dimension ", ne));
+        return Error(
+            absl::StrCat("tensor '", PrintableName(name), "' has an invalid dimension ", ne));
       }
       elements *= ne;
       info.shape.push_back(static_cast<int64_t>(ne));
@@ -328,7 +338,8 @@ class GgufFile::Parser {
       return Truncated(where, start);
     }
     for (const GgufTensorInfo& other : file_.tensors_) {
-      if (other.name == name) return Error(absl::StrCat("duplicate tensor '", PrintableName(name), "'"));
+      if (other.name == name)
+        return Error(absl::StrCat("duplicate tensor '", PrintableName(name), "'"));
     }
     file_.tensors_.push_back(std::move(info));
     return absl::OkStatus();
@@ -356,7 +367,8 @@ std::vector<std::string> GgufFile::Keys() const {
 absl::StatusOr<const GgufFile::Entry*> GgufFile::Find(std::string_view key) const {
   auto it = index_.find(key);
   if (it == index_.end()) {
-    return absl::NotFoundError(absl::StrCat(path_, ": missing metadata '", PrintableName(key), "'"));
+    return absl::NotFoundError(
+        absl::StrCat(path_, ": missing metadata '", PrintableName(key), "'"));
   }
   return &entries_[it->second];
 }
@@ -366,8 +378,8 @@ absl::Status GgufFile::TypeError(const Entry& entry, std::string_view expected) 
   if (entry.type == GgufValueType::kArray) {
     actual = absl::StrCat("array of ", Sv(ValueTypeName(static_cast<uint32_t>(entry.array_type))));
   }
-  return absl::InvalidArgumentError(absl::StrCat(path_, ": metadata '", PrintableName(entry.key), "' is ",
-                                                 actual, ", expected ", Sv(expected)));
+  return absl::InvalidArgumentError(absl::StrCat(path_, ": metadata '", PrintableName(entry.key),
+                                                 "' is ", actual, ", expected ", Sv(expected)));
 }
 
 absl::StatusOr<int64_t> GgufFile::GetInt(std::string_view key) const {

@@ -72,7 +72,7 @@ class GgufFile {
 
   // Typed getters. NotFound when the key is absent; InvalidArgument when its type does not
   // fit. Error messages name the file and the key.
-  absl::StatusOr<int64_t> GetInt(std::string_view key) const;  // any integer type
+  absl::StatusOr<int64_t> GetInt(std::string_view key) const;   // any integer type
   absl::StatusOr<double> GetFloat(std::string_view key) const;  // float32 or float64
   absl::StatusOr<bool> GetBool(std::string_view key) const;
   absl::StatusOr<std::string> GetString(std::string_view key) const;

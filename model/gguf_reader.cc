@@ -168,37 +168,36 @@ absl::StatusOr<std::vector<Tensor>> ReadTensors(const GgufFile& gguf,
     if (unsupported.size() > 1) {
       more = absl::StrCat(" (and ", unsupported.size() - 1, " more tensors of unsupported types)");
     }
-    return Error(path, absl::StrCat("tensor '", PrintableName(first.name), "' has type ",
-                                    GgmlTypeName(first.ggml_type),
-                                    ", which Fabric does not load (it loads F32, F16 and Q8_0)",
-                                    more));
+    return Error(path,
+                 absl::StrCat("tensor '", PrintableName(first.name), "' has type ",
+                              GgmlTypeName(first.ggml_type),
+                              ", which Fabric does not load (it loads F32, F16 and Q8_0)", more));
   }
   std::vector<Tensor> tensors;
   tensors.reserve(gguf.tensors().size());
   for (const GgufTensorInfo& info : gguf.tensors()) {
-    Tensor tensor{.name = info.name,
-                  .type = *SupportedType(info.ggml_type),
-                  .shape = info.shape,
-                  .data = {}};
+    Tensor tensor{
+        .name = info.name, .type = *SupportedType(info.ggml_type), .shape = info.shape, .data = {}};
     const int64_t block = TensorBlockSize(tensor.type);
     if (tensor.row_len() % block != 0) {
-      return Error(path, absl::StrCat("tensor '", PrintableName(info.name), "' of type ",
-                                      Sv(TensorTypeName(tensor.type)), " has row length ",
-                                      tensor.row_len(), ", not a multiple of its block size ",
-                                      block));
+      return Error(
+          path, absl::StrCat("tensor '", PrintableName(info.name), "' of type ",
+                             Sv(TensorTypeName(tensor.type)), " has row length ", tensor.row_len(),
+                             ", not a multiple of its block size ", block));
     }
     if (info.offset % gguf.alignment() != 0) {
-      return Error(path, absl::StrCat("tensor '", PrintableName(info.name), "' has offset ", info.offset,
-                                      ", not a multiple of the alignment ", gguf.alignment()));
+      return Error(path,
+                   absl::StrCat("tensor '", PrintableName(info.name), "' has offset ", info.offset,
+                                ", not a multiple of the alignment ", gguf.alignment()));
     }
     // Shapes are capped at 2^50 elements by the parser, so these sums cannot overflow.
     const uint64_t size = TensorBytes(tensor.type, tensor.elements());
     const uint64_t start = gguf.data_offset() + info.offset;
     if (info.offset > bytes.size() || start > bytes.size() || size > bytes.size() - start) {
-      return Error(path, absl::StrCat("tensor '", PrintableName(info.name), "' data (", size,
-                                      " bytes at file offset ", start,
-                                      ") lies past the end of the file (", bytes.size(),
-                                      " bytes); the file may be truncated"));
+      return Error(
+          path, absl::StrCat("tensor '", PrintableName(info.name), "' data (", size,
+                             " bytes at file offset ", start, ") lies past the end of the file (",
+                             bytes.size(), " bytes); the file may be truncated"));
     }
     tensor.data = bytes.subspan(start, size);
     tensors.push_back(std::move(tensor));
@@ -219,13 +218,12 @@ absl::Status CheckLlamaTensors(const std::string& path, const ModelConfig& confi
     const Tensor* tensor = find(expected.name);
     if (tensor == nullptr) return Error(path, absl::StrCat("missing tensor '", expected.name, "'"));
     if (tensor->shape != expected.shape) {
-      return Error(path, absl::StrCat(
-                             "tensor '", expected.name, "' has shape ",
-                             ShapeString(tensor->shape), ", expected ",
-                             ShapeString(expected.shape), " for the model config (dim ",
-                             config.dim, ", hidden ", config.hidden_dim, ", heads ",
-                             config.n_heads, ", kv heads ", config.n_kv_heads, ", vocab ",
-                             config.vocab_size, ")"));
+      return Error(
+          path,
+          absl::StrCat("tensor '", expected.name, "' has shape ", ShapeString(tensor->shape),
+                       ", expected ", ShapeString(expected.shape), " for the model config (dim ",
+                       config.dim, ", hidden ", config.hidden_dim, ", heads ", config.n_heads,
+                       ", kv heads ", config.n_kv_heads, ", vocab ", config.vocab_size, ")"));
     }
   }
   return absl::OkStatus();
@@ -234,19 +232,19 @@ absl::Status CheckLlamaTensors(const std::string& path, const ModelConfig& confi
 }  // namespace
 
 absl::Status ValidateLlamaConfig(const std::string& path, const ModelConfig& c) {
-  if (c.dim <= 0 || c.hidden_dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0 ||
-      c.n_kv_heads <= 0 || c.vocab_size <= 0 || c.context_length <= 0) {
-    return Error(path, absl::StrCat("model sizes must be positive: dim ", c.dim, ", hidden ",
-                                    c.hidden_dim, ", layers ", c.n_layers, ", heads ", c.n_heads,
-                                    ", kv heads ", c.n_kv_heads, ", vocab ", c.vocab_size,
-                                    ", context ", c.context_length));
+  if (c.dim <= 0 || c.hidden_dim <= 0 || c.n_layers <= 0 || c.n_heads <= 0 || c.n_kv_heads <= 0 ||
+      c.vocab_size <= 0 || c.context_length <= 0) {
+    return Error(
+        path, absl::StrCat("model sizes must be positive: dim ", c.dim, ", hidden ", c.hidden_dim,
+                           ", layers ", c.n_layers, ", heads ", c.n_heads, ", kv heads ",
+                           c.n_kv_heads, ", vocab ", c.vocab_size, ", context ", c.context_length));
   }
   if (c.dim % c.n_heads != 0) {
     return Error(path, absl::StrCat("heads (", c.n_heads, ") do not divide dim (", c.dim, ")"));
   }
   if (c.n_heads % c.n_kv_heads != 0) {
-    return Error(path, absl::StrCat("kv heads (", c.n_kv_heads, ") do not divide heads (",
-                                    c.n_heads, ")"));
+    return Error(
+        path, absl::StrCat("kv heads (", c.n_kv_heads, ") do not divide heads (", c.n_heads, ")"));
   }
   if (c.head_dim() % 2 != 0) {
     return Error(path, absl::StrCat("head dim ", c.head_dim(), " is odd; RoPE needs pairs"));

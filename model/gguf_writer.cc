@@ -108,7 +108,9 @@ void AddModelMetadata(Metadata& m, const ModelConfig& config, const Vocabulary& 
   m.F32("llama.attention.layer_norm_rms_epsilon", config.rms_norm_eps);
   m.String("tokenizer.ggml.model", "llama");
   m.Array("tokenizer.ggml.tokens", GgufValueType::kString, vocab.pieces,
-          [&m](const std::string& piece) { m.Str(absl::StrReplaceAll(piece, {{" ", "\u2581"}})); });
+          [&m](const std::string& piece) {
+            m.Str(absl::StrReplaceAll(piece, {{" ", "\u2581"}}));
+          });
   m.Array("tokenizer.ggml.scores", GgufValueType::kFloat32, vocab.scores,
           [&m](float score) { m.Raw(score); });
   m.Array("tokenizer.ggml.token_type", GgufValueType::kInt32, vocab.kinds,
@@ -127,9 +129,10 @@ absl::Status CheckSpec(const std::string& path, const GgufTensorSpec& spec) {
         absl::StrCat(path, ": tensor '", spec.name, "' needs 1 to 4 positive dimensions"));
   }
   if (spec.shape[0] % TensorBlockSize(spec.type) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": tensor '", spec.name, "' has row length ", spec.shape[0], ", which ",
-        Sv(TensorTypeName(spec.type)), " cannot store (blocks of ", TensorBlockSize(spec.type), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": tensor '", spec.name, "' has row length ", spec.shape[0], ", which ",
+                     Sv(TensorTypeName(spec.type)), " cannot store (blocks of ",
+                     TensorBlockSize(spec.type), ")"));
   }
   return absl::OkStatus();
 }
@@ -148,41 +151,6 @@ TensorType StorageType(TensorType requested, const std::vector<int64_t>& shape) 
   return requested;
 }
 
-absl::Status DequantizeRows(const Tensor& tensor, int64_t first_row, int64_t rows,
-                            std::span<float> out) {
-  const int64_t row_len = tensor.row_len();
-  if (first_row < 0 || rows < 0 || first_row + rows > tensor.rows() ||
-      static_cast<int64_t>(out.size()) != rows * row_len) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "DequantizeRows: rows [", first_row, ", ", first_row + rows, ") of tensor '",
-        tensor.name, "' (", tensor.rows(), " rows) into ", out.size(), " floats"));
-  }
-  const size_t row_bytes = TensorBytes(tensor.type, row_len);
-  const uint8_t* src = tensor.data.data() + first_row * row_bytes;
-  const size_t n = out.size();
-  switch (tensor.type) {
-    case TensorType::kF32:
-      std::memcpy(out.data(), src, n * sizeof(float));
-      break;
-    case TensorType::kF16:
-      for (size_t i = 0; i < n; ++i) {
-        uint16_t h;
-        std::memcpy(&h, src + 2 * i, sizeof h);
-        out[i] = Fp16ToFp32(h);
-      }
-      break;
-    case TensorType::kQ8_0:
-      for (size_t b = 0; b < n / kQ8BlockSize; ++b) {
-        BlockQ8_0 block;
-        std::memcpy(&block, src + b * sizeof(BlockQ8_0), sizeof block);
-        const float d = Fp16ToFp32(block.d);
-        for (int i = 0; i < kQ8BlockSize; ++i) out[b * kQ8BlockSize + i] = d * block.qs[i];
-      }
-      break;
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<std::unique_ptr<GgufWriter>> GgufWriter::Create(
     const std::string& path, const ModelConfig& config, const Vocabulary& vocabulary,
     std::vector<GgufTensorSpec> tensors, const std::optional<std::string>& chat_template) {
@@ -190,6 +158,13 @@ absl::StatusOr<std::unique_ptr<GgufWriter>> GgufWriter::Create(
       vocabulary.kinds.size() != vocabulary.pieces.size()) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": vocabulary pieces, scores and kinds differ in length"));
+  }
+  if (vocabulary.size() != config.vocab_size || vocabulary.bos_id < 0 ||
+      vocabulary.bos_id >= vocabulary.size() || vocabulary.eos_id < 0 ||
+      vocabulary.eos_id >= vocabulary.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": the vocabulary (", vocabulary.size(), " pieces, bos ", vocabulary.bos_id,
+        ", eos ", vocabulary.eos_id, ") does not fit the config's vocab_size ", config.vocab_size));
   }
   for (const GgufTensorSpec& spec : tensors) RETURN_IF_ERROR(CheckSpec(path, spec));
 
@@ -252,9 +227,8 @@ absl::Status GgufWriter::BeginRows(int64_t rows) {
   const GgufTensorSpec& spec = tensors_[current_];
   const int64_t total = Elements(spec.shape) / spec.shape[0];
   if (rows_done_ + rows > total) {
-    return absl::InvalidArgumentError(absl::StrCat(path_, ": tensor '", spec.name, "' has ",
-                                                   total, " rows; ", rows_done_ + rows,
-                                                   " supplied"));
+    return absl::InvalidArgumentError(absl::StrCat(path_, ": tensor '", spec.name, "' has ", total,
+                                                   " rows; ", rows_done_ + rows, " supplied"));
   }
   return absl::OkStatus();
 }
@@ -276,8 +250,8 @@ absl::Status GgufWriter::WriteRows(std::span<const float> values) {
   const GgufTensorSpec& spec = tensors_[current_];
   const int64_t row_len = spec.shape[0];
   if (values.size() % row_len != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(path_, ": tensor '", spec.name, "': ",
-                                                   values.size(),
+    return absl::InvalidArgumentError(absl::StrCat(path_, ": tensor '", spec.name,
+                                                   "': ", values.size(),
                                                    " values are not whole rows of ", row_len));
   }
   const int64_t rows = values.size() / row_len;
@@ -312,9 +286,9 @@ absl::Status GgufWriter::WriteEncoded(std::span<const uint8_t> bytes) {
   const GgufTensorSpec& spec = tensors_[current_];
   const size_t row_bytes = TensorBytes(spec.type, spec.shape[0]);
   if (bytes.size() % row_bytes != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(path_, ": tensor '", spec.name, "': ",
-                                                   bytes.size(), " bytes are not whole rows of ",
-                                                   row_bytes, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path_, ": tensor '", spec.name, "': ", bytes.size(),
+                     " bytes are not whole rows of ", row_bytes, " bytes"));
   }
   const int64_t rows = bytes.size() / row_bytes;
   RETURN_IF_ERROR(BeginRows(rows));
@@ -325,9 +299,9 @@ absl::Status GgufWriter::WriteEncoded(std::span<const uint8_t> bytes) {
 absl::Status GgufWriter::Finish() {
   if (file_ == nullptr) return absl::FailedPreconditionError(path_ + ": already finished");
   if (current_ < tensors_.size()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path_, ": tensor '", tensors_[current_].name, "' is incomplete (",
-                     rows_done_, " rows written)"));
+    return absl::FailedPreconditionError(absl::StrCat(path_, ": tensor '", tensors_[current_].name,
+                                                      "' is incomplete (", rows_done_,
+                                                      " rows written)"));
   }
   std::FILE* file = std::exchange(file_, nullptr);
   if (std::fflush(file) != 0) {

@@ -32,11 +32,6 @@ struct GgufTensorSpec {
 // (blocks run along rows), so other matrices stay F32.
 TensorType StorageType(TensorType requested, const std::vector<int64_t>& shape);
 
-// Decodes rows [first_row, first_row + rows) of `tensor` into `out`, which must hold exactly
-// rows * row_len floats.
-absl::Status DequantizeRows(const Tensor& tensor, int64_t first_row, int64_t rows,
-                            std::span<float> out);
-
 // Writes one GGUF file: Create writes the header (metadata and tensor infos), then each
 // tensor's data is supplied in spec order through WriteRows / WriteEncoded, then Finish.
 // Holds one row chunk of conversion scratch at a time, never a whole model.
@@ -81,10 +76,10 @@ class GgufWriter {
   std::string path_;
   std::FILE* file_;
   std::vector<GgufTensorSpec> tensors_;
-  std::vector<char> buffer_;        // stdio buffer
-  std::vector<uint8_t> scratch_;    // converted rows
+  std::vector<char> buffer_;      // stdio buffer
+  std::vector<uint8_t> scratch_;  // converted rows
   size_t current_ = 0;
-  int64_t rows_done_ = 0;           // rows of the current tensor written
+  int64_t rows_done_ = 0;  // rows of the current tensor written
   uint64_t written_ = 0;
 };
 

@@ -30,8 +30,8 @@ bool IsBytePiece(const std::string& piece) {
   auto hex = [](char c) {
     return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
   };
-  return piece.size() == 6 && piece.compare(0, 3, "<0x") == 0 && hex(piece[3]) &&
-         hex(piece[4]) && piece[5] == '>';
+  return piece.size() == 6 && piece.compare(0, 3, "<0x") == 0 && hex(piece[3]) && hex(piece[4]) &&
+         piece[5] == '>';
 }
 
 struct Header {
@@ -39,9 +39,9 @@ struct Header {
 };
 
 std::string Describe(const Header& h) {
-  return absl::StrCat("dim ", h.dim, ", hidden ", h.hidden_dim, ", layers ", h.n_layers,
-                      ", heads ", h.n_heads, ", kv heads ", h.n_kv_heads, ", vocab ",
-                      h.vocab_size, ", seq_len ", h.seq_len);
+  return absl::StrCat("dim ", h.dim, ", hidden ", h.hidden_dim, ", layers ", h.n_layers, ", heads ",
+                      h.n_heads, ", kv heads ", h.n_kv_heads, ", vocab ", h.vocab_size,
+                      ", seq_len ", h.seq_len);
 }
 
 // Adds a * b * c floats to `total`; false on overflow.
@@ -57,19 +57,19 @@ std::optional<uint64_t> ExpectedBytes(const ModelConfig& c, int seq_len, bool sh
   const uint64_t kv_dim = c.kv_dim();
   const uint64_t rope = static_cast<uint64_t>(seq_len) * c.head_dim() / 2;
   uint64_t floats = 0;
-  bool ok = AddFloats(floats, vocab, dim) &&                  // token embedding
-            AddFloats(floats, layers, dim) &&                 // attention norms
-            AddFloats(floats, layers, dim, dim) &&            // wq
-            AddFloats(floats, layers, dim, kv_dim) &&         // wk
-            AddFloats(floats, layers, dim, kv_dim) &&         // wv
-            AddFloats(floats, layers, dim, dim) &&            // wo
-            AddFloats(floats, layers, dim) &&                 // ffn norms
-            AddFloats(floats, layers, dim, hidden) &&         // w1
-            AddFloats(floats, layers, hidden, dim) &&         // w2
-            AddFloats(floats, layers, dim, hidden) &&         // w3
-            AddFloats(floats, dim, 1) &&                      // final norm
-            AddFloats(floats, rope, 2) &&                     // RoPE tables (unused)
-            (shared || AddFloats(floats, vocab, dim));        // classifier
+  bool ok = AddFloats(floats, vocab, dim) &&            // token embedding
+            AddFloats(floats, layers, dim) &&           // attention norms
+            AddFloats(floats, layers, dim, dim) &&      // wq
+            AddFloats(floats, layers, dim, kv_dim) &&   // wk
+            AddFloats(floats, layers, dim, kv_dim) &&   // wv
+            AddFloats(floats, layers, dim, dim) &&      // wo
+            AddFloats(floats, layers, dim) &&           // ffn norms
+            AddFloats(floats, layers, dim, hidden) &&   // w1
+            AddFloats(floats, layers, hidden, dim) &&   // w2
+            AddFloats(floats, layers, dim, hidden) &&   // w3
+            AddFloats(floats, dim, 1) &&                // final norm
+            AddFloats(floats, rope, 2) &&               // RoPE tables (unused)
+            (shared || AddFloats(floats, vocab, dim));  // classifier
   uint64_t bytes = 0;
   if (!ok || __builtin_mul_overflow(floats, sizeof(float), &bytes) ||
       __builtin_add_overflow(bytes, kHeaderBytes, &bytes)) {
@@ -107,8 +107,8 @@ class TensorLayout {
   std::vector<Tensor> tensors_;
 };
 
-std::vector<Tensor> LayOutTensors(std::span<const uint8_t> bytes, const ModelConfig& c,
-                                  int seq_len, bool shared) {
+std::vector<Tensor> LayOutTensors(std::span<const uint8_t> bytes, const ModelConfig& c, int seq_len,
+                                  bool shared) {
   namespace names = tensor_names;
   const int64_t dim = c.dim, hidden = c.hidden_dim, kv_dim = c.kv_dim();
   const int layers = c.n_layers;
@@ -145,16 +145,16 @@ absl::StatusOr<Vocabulary> ReadLlama2cTokenizer(const std::string& path) {
   }
   const int32_t max_token_length = read_int(0);
   if (max_token_length <= 0) {
-    return Error(path, absl::StrCat("not a llama2.c tokenizer: max_token_length is ",
-                                    max_token_length));
+    return Error(path,
+                 absl::StrCat("not a llama2.c tokenizer: max_token_length is ", max_token_length));
   }
   Vocabulary vocab;
   size_t offset = sizeof(int32_t);
   while (offset < bytes.size()) {
     const size_t id = vocab.pieces.size();
     if (bytes.size() - offset < 2 * sizeof(int32_t)) {
-      return Error(path, absl::StrCat("truncated llama2.c tokenizer: piece ", id,
-                                      " at offset ", offset, " runs past the end of the file"));
+      return Error(path, absl::StrCat("truncated llama2.c tokenizer: piece ", id, " at offset ",
+                                      offset, " runs past the end of the file"));
     }
     float score;
     std::memcpy(&score, bytes.data() + offset, sizeof score);
@@ -212,16 +212,16 @@ absl::StatusOr<std::unique_ptr<ModelFile>> ReadLlama2cModel(std::unique_ptr<Mapp
                      .vocab_size = shared ? h.vocab_size : -h.vocab_size,
                      .context_length = h.seq_len};
   if (absl::Status valid = ValidateLlamaConfig(path, config); !valid.ok()) {
-    return Error(path, absl::StrCat("not a valid llama2.c checkpoint header (", Describe(h),
-                                    "): ", absl::StripPrefix(valid.message(), absl::StrCat(path, ": "))));
+    return Error(path, absl::StrCat("not a valid llama2.c checkpoint header (", Describe(h), "): ",
+                                    absl::StripPrefix(valid.message(), absl::StrCat(path, ": "))));
   }
   const std::optional<uint64_t> expected = ExpectedBytes(config, h.seq_len, shared);
   if (!expected || *expected != bytes.size()) {
-    return Error(path, absl::StrCat(
-                           "llama2.c checkpoint tensor sizes do not match the header (",
-                           Describe(h), shared ? ", shared" : ", separate", " classifier): ",
-                           "expected ", expected ? absl::StrCat(*expected) : "over 2^64",
-                           " bytes, actual ", bytes.size(), " bytes"));
+    return Error(path, absl::StrCat("llama2.c checkpoint tensor sizes do not match the header (",
+                                    Describe(h), shared ? ", shared" : ", separate",
+                                    " classifier): ", "expected ",
+                                    expected ? absl::StrCat(*expected) : "over 2^64",
+                                    " bytes, actual ", bytes.size(), " bytes"));
   }
   if (tokenizer_path.empty()) {
     return Error(path, "a llama2.c checkpoint needs a tokenizer file (tokenizer path missing)");
@@ -229,8 +229,8 @@ absl::StatusOr<std::unique_ptr<ModelFile>> ReadLlama2cModel(std::unique_ptr<Mapp
   ASSIGN_OR_RETURN(Vocabulary vocab, ReadLlama2cTokenizer(tokenizer_path));
   if (vocab.size() != config.vocab_size) {
     return Error(path, absl::StrCat("vocabulary size mismatch: the checkpoint has vocab_size ",
-                                    config.vocab_size, " but tokenizer ", tokenizer_path,
-                                    " has ", vocab.size(), " pieces"));
+                                    config.vocab_size, " but tokenizer ", tokenizer_path, " has ",
+                                    vocab.size(), " pieces"));
   }
   std::vector<Tensor> tensors = LayOutTensors(bytes, config, h.seq_len, shared);
   return std::make_unique<ModelFile>(path, std::move(mapping), std::move(config),

@@ -45,9 +45,10 @@ absl::StatusOr<std::unique_ptr<ModelFile>> ModelFile::Open(const std::string& pa
         absl::StrCat(path, ": bad magic: a .gguf file must start with \"GGUF\""));
   }
   if (tokenizer_path.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": not a GGUF file, so read as a llama2.c checkpoint, which needs a tokenizer "
-              "file; the tokenizer path is missing"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path,
+                     ": not a GGUF file, so read as a llama2.c checkpoint, which needs a tokenizer "
+                     "file; the tokenizer path is missing"));
   }
   return ReadLlama2cModel(std::move(mapping), tokenizer_path);
 }

@@ -131,8 +131,8 @@ absl::StatusOr<SynthReport> SynthesizeModel(const SynthOptions& options) {
     if (storage != options.type && tensor.shape.size() >= 2) {
       report.kept_f32.push_back(tensor.name);
     }
-    specs.push_back({.name = std::move(tensor.name), .shape = std::move(tensor.shape),
-                     .type = storage});
+    specs.push_back(
+        {.name = std::move(tensor.name), .shape = std::move(tensor.shape), .type = storage});
   }
   ASSIGN_OR_RETURN(std::unique_ptr<GgufWriter> writer,
                    GgufWriter::Create(options.output_path, config, vocab, specs));

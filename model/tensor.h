@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
+
 namespace fabric {
 
 // Element types Fabric loads. Values match GGUF's ggml_type numbering.
@@ -32,6 +34,11 @@ struct Tensor {
   int64_t row_len() const { return shape.empty() ? 0 : shape[0]; }
   int64_t rows() const { return row_len() == 0 ? 0 : elements() / row_len(); }
 };
+
+// Decodes rows [first_row, first_row + rows) of `tensor` into `out`, which must hold exactly
+// rows * row_len floats.
+absl::Status DequantizeRows(const Tensor& tensor, int64_t first_row, int64_t rows,
+                            std::span<float> out);
 
 // Canonical tensor names (GGUF's llama naming), used for every source format.
 namespace tensor_names {

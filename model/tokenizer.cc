@@ -15,7 +15,7 @@ constexpr float kNoMerge = -1e10f;
 // push) are skipped when popped.
 struct Candidate {
   float score;
-  int left;    // index into the symbol list, also the left symbol's original position
+  int left;  // index into the symbol list, also the left symbol's original position
   int right;
   int merged;  // the id of the merged piece
   int left_id;
@@ -68,25 +68,26 @@ Tokenizer::Tokenizer(const Vocabulary& vocabulary) : vocabulary_(vocabulary) {
   for (int id = 0; id < vocabulary_.size(); ++id) ids_.emplace(vocabulary_.pieces[id], id);
 }
 
-// llama2.c's encode(): BOS, the dummy-prefix piece " ", one piece per UTF-8 codepoint (or
-// one byte piece per byte), then greedy merges of the best-scoring adjacent pair. The merges
-// run over a linked list with a priority queue of candidate pairs, which picks exactly the
-// pair llama2.c's full scan would, in O(n log n) instead of O(n^2).
-std::vector<int> Tokenizer::Encode(std::string_view text, bool add_bos) const {
-  std::vector<int> tokens;
-  if (add_bos) tokens.push_back(vocabulary_.bos_id);
-  std::vector<int> symbols;  // ids before merging
+namespace {
+
+using PieceIds = std::unordered_map<std::string, int>;
+
+// The dummy-prefix piece " " and one piece per UTF-8 codepoint of `text` (a non-continuation
+// byte starts one; at most 4 bytes each), or one byte piece per byte when the codepoint is
+// not a piece.
+std::vector<int> InitialSymbols(const Vocabulary& vocabulary, const PieceIds& ids,
+                                std::string_view text) {
+  std::vector<int> symbols;
   std::string prefixed;
   if (!text.empty()) {
-    auto space = ids_.find(" ");
-    if (space != ids_.end()) {
+    auto space = ids.find(" ");
+    if (space != ids.end()) {
       symbols.push_back(space->second);
     } else {
       prefixed = std::string(" ").append(text);
       text = prefixed;
     }
   }
-  // Codepoints: a non-continuation byte starts one; at most 4 bytes each.
   std::string codepoint;
   for (size_t i = 0; i < text.size(); ++i) {
     const uint8_t byte = static_cast<uint8_t>(text[i]);
@@ -95,17 +96,25 @@ std::vector<int> Tokenizer::Encode(std::string_view text, bool add_bos) const {
     const bool continues =
         i + 1 < text.size() && (static_cast<uint8_t>(text[i + 1]) & 0xC0) == 0x80;
     if (continues && codepoint.size() < 4) continue;
-    if (auto it = ids_.find(codepoint); it != ids_.end()) {
+    if (auto it = ids.find(codepoint); it != ids.end()) {
       symbols.push_back(it->second);
     } else {
       for (char c : codepoint) {
-        auto byte_id = ids_.find(BytePiece(static_cast<uint8_t>(c)));
-        symbols.push_back(byte_id != ids_.end() ? byte_id->second : UnknownId(vocabulary_));
+        auto byte_id = ids.find(BytePiece(static_cast<uint8_t>(c)));
+        symbols.push_back(byte_id != ids.end() ? byte_id->second : UnknownId(vocabulary));
       }
     }
     codepoint.clear();
   }
+  return symbols;
+}
 
+// Greedy merging over a linked list of symbols with a priority queue of candidate pairs.
+// Every adjacent pair that merges has an entry; stale entries are skipped when popped. So
+// each merge is exactly the pair llama2.c's full scan picks (best score, leftmost on ties),
+// in O(n log n) instead of O(n^2). Appends the result to `out`.
+void MergeSymbols(const Vocabulary& vocabulary, const PieceIds& ids, std::vector<int> symbols,
+                  std::vector<int>& out) {
   const int n = static_cast<int>(symbols.size());
   std::vector<int> prev(n), next(n);
   for (int i = 0; i < n; ++i) {
@@ -117,12 +126,11 @@ std::vector<int> Tokenizer::Encode(std::string_view text, bool add_bos) const {
   auto consider = [&](int left, int right) {
     if (left < 0 || right < 0) return;
     const int a = symbols[left], b = symbols[right];
-    if (a < 0 || a >= vocabulary_.size() || b < 0 || b >= vocabulary_.size()) return;
-    joined.assign(vocabulary_.pieces[a]).append(vocabulary_.pieces[b]);
-    auto it = ids_.find(joined);
-    if (it == ids_.end()) return;
-    if (static_cast<size_t>(it->second) >= vocabulary_.scores.size()) return;
-    const float score = vocabulary_.scores[it->second];
+    if (a < 0 || a >= vocabulary.size() || b < 0 || b >= vocabulary.size()) return;
+    joined.assign(vocabulary.pieces[a]).append(vocabulary.pieces[b]);
+    auto it = ids.find(joined);
+    if (it == ids.end() || static_cast<size_t>(it->second) >= vocabulary.scores.size()) return;
+    const float score = vocabulary.scores[it->second];
     if (!(score > kNoMerge)) return;
     queue.push({score, left, right, it->second, a, b});
   };
@@ -130,8 +138,7 @@ std::vector<int> Tokenizer::Encode(std::string_view text, bool add_bos) const {
   while (!queue.empty()) {
     const Candidate c = queue.top();
     queue.pop();
-    if (next[c.left] != c.right || symbols[c.left] != c.left_id ||
-        symbols[c.right] != c.right_id) {
+    if (next[c.left] != c.right || symbols[c.left] != c.left_id || symbols[c.right] != c.right_id) {
       continue;  // stale: one side was merged away or changed
     }
     symbols[c.left] = c.merged;
@@ -141,7 +148,18 @@ std::vector<int> Tokenizer::Encode(std::string_view text, bool add_bos) const {
     consider(prev[c.left], c.left);
     consider(c.left, next[c.left]);
   }
-  for (int i = n > 0 ? 0 : -1; i >= 0; i = next[i]) tokens.push_back(symbols[i]);
+  for (int i = n > 0 ? 0 : -1; i >= 0; i = next[i]) out.push_back(symbols[i]);
+}
+
+}  // namespace
+
+// llama2.c's encode(): BOS, the dummy prefix, codepoints or bytes, then greedy merges by
+// score. (llama2.c also scans the pair (BOS, first piece); no real vocabulary has a piece
+// starting with BOS's text, so BOS is kept out of the merges here.)
+std::vector<int> Tokenizer::Encode(std::string_view text, bool add_bos) const {
+  std::vector<int> tokens;
+  if (add_bos) tokens.push_back(vocabulary_.bos_id);
+  MergeSymbols(vocabulary_, ids_, InitialSymbols(vocabulary_, ids_, text), tokens);
   return tokens;
 }
 

@@ -139,7 +139,8 @@ TEST(GgufReaderTest, ReadsLlamaCppF16AndQ8_0Files) {
     ASSERT_EQ(a.size(), b.size());
     for (size_t block = 0; block < a.size(); block += 32) {
       float amax = 0;
-      for (size_t i = block; i < block + 32 && i < a.size(); ++i) amax = std::max(amax, std::fabs(a[i]));
+      for (size_t i = block; i < block + 32 && i < a.size(); ++i)
+        amax = std::max(amax, std::fabs(a[i]));
       const float tolerance = amax / 127 * 0.51f + amax * 2e-3f;
       for (size_t i = block; i < block + 32 && i < a.size(); ++i) {
         ASSERT_NEAR(a[i], b[i], tolerance) << tensor.name << "[" << i << "]";

@@ -121,9 +121,8 @@ TEST(GgufWriterTest, Q8_0RoundTripIsWithinHalfAStepAndKeepsOddRowsF32) {
   ExpectSameConfigAndVocabulary(*trip.source, *trip.copy);
   // ffn_down's rows are 172 long, not a multiple of 32.
   EXPECT_THAT(trip.kept_f32,
-              ElementsAre("blk.0.ffn_down.weight", "blk.1.ffn_down.weight",
-                          "blk.2.ffn_down.weight", "blk.3.ffn_down.weight",
-                          "blk.4.ffn_down.weight"));
+              ElementsAre("blk.0.ffn_down.weight", "blk.1.ffn_down.weight", "blk.2.ffn_down.weight",
+                          "blk.3.ffn_down.weight", "blk.4.ffn_down.weight"));
   for (const Tensor& tensor : trip.source->tensors()) {
     const Tensor* copy = trip.copy->FindTensor(tensor.name);
     ASSERT_NE(copy, nullptr) << tensor.name;
@@ -148,8 +147,7 @@ TEST(GgufWriterTest, CopiesQuantizedTensorsBitForBit) {
   std::unique_ptr<ModelFile> source = Open(kTinyQ8);
   ASSERT_NE(source, nullptr);
   const std::string path = testing::TempDir() + "/tiny_copy_q8.gguf";
-  absl::StatusOr<std::vector<std::string>> kept =
-      WriteModelGguf(*source, TensorType::kQ8_0, path);
+  absl::StatusOr<std::vector<std::string>> kept = WriteModelGguf(*source, TensorType::kQ8_0, path);
   ASSERT_TRUE(kept.ok()) << kept.status();
   EXPECT_TRUE(kept->empty());
   std::unique_ptr<ModelFile> copy = Open(path);
@@ -194,14 +192,20 @@ TEST(GgufWriterTest, WritesLlamaCppMetadata) {
 }
 
 TEST(GgufWriterTest, StreamsRowsAndKeepsAChatTemplate) {
-  ModelConfig config{.name = "handmade", .dim = 32, .hidden_dim = 64, .n_layers = 1,
-                     .n_heads = 2, .n_kv_heads = 1, .vocab_size = 4, .context_length = 16,
-                     .rms_norm_eps = 1e-6f, .rope_theta = 500000.0f};
+  ModelConfig config{.name = "handmade",
+                     .dim = 32,
+                     .hidden_dim = 64,
+                     .n_layers = 1,
+                     .n_heads = 2,
+                     .n_kv_heads = 1,
+                     .vocab_size = 4,
+                     .context_length = 16,
+                     .rms_norm_eps = 1e-6f,
+                     .rope_theta = 500000.0f};
   Vocabulary vocab;
   vocab.pieces = {"<unk>", "<s>", "</s>", " hi there"};
   vocab.scores = {0, 0, 0, -1.5f};
-  vocab.kinds = {TokenKind::kUnknown, TokenKind::kControl, TokenKind::kControl,
-                 TokenKind::kNormal};
+  vocab.kinds = {TokenKind::kUnknown, TokenKind::kControl, TokenKind::kControl, TokenKind::kNormal};
   vocab.add_bos = false;
   std::vector<GgufTensorSpec> specs;
   for (LlamaTensorShape& shape : LlamaTensorShapes(config, /*with_output=*/true)) {
@@ -243,9 +247,16 @@ TEST(GgufWriterTest, StreamsRowsAndKeepsAChatTemplate) {
 }
 
 TEST(GgufWriterTest, RejectsMisuse) {
-  ModelConfig config{.name = "bad", .dim = 64, .hidden_dim = 172, .n_layers = 1, .n_heads = 2,
-                     .n_kv_heads = 2, .vocab_size = 3, .context_length = 8,
-                     .rms_norm_eps = 1e-5f, .rope_theta = 10000.0f};
+  ModelConfig config{.name = "bad",
+                     .dim = 64,
+                     .hidden_dim = 172,
+                     .n_layers = 1,
+                     .n_heads = 2,
+                     .n_kv_heads = 2,
+                     .vocab_size = 3,
+                     .context_length = 8,
+                     .rms_norm_eps = 1e-5f,
+                     .rope_theta = 10000.0f};
   Vocabulary vocab;
   vocab.pieces = {"a", "b", "c"};
   vocab.scores = {0, 0, 0};
@@ -256,6 +267,12 @@ TEST(GgufWriterTest, RejectsMisuse) {
       GgufWriter::Create(path, config, vocab, {{"w", {172, 64}, TensorType::kQ8_0}}).status();
   EXPECT_THAT(status.message(), HasSubstr("row length 172"));
   EXPECT_THAT(status.message(), HasSubstr("'w'"));
+
+  // The vocabulary must match the config.
+  config.vocab_size = 4;
+  status = GgufWriter::Create(path, config, vocab, {}).status();
+  EXPECT_THAT(status.message(), HasSubstr("does not fit the config's vocab_size 4"));
+  config.vocab_size = 3;
 
   absl::StatusOr<std::unique_ptr<GgufWriter>> writer =
       GgufWriter::Create(path, config, vocab, {{"w", {64, 2}, TensorType::kF16}});

@@ -89,8 +89,8 @@ TEST(Llama2cReaderTest, ReadsStories260K) {
 TEST(Llama2cReaderTest, NegativeVocabSizeMeansASeparateClassifier) {
   // dim 8, hidden 16, 1 layer, 2 heads, 1 kv head, vocab 5 (separate), seq_len 4.
   const int32_t header[7] = {8, 16, 1, 2, 1, -5, 4};
-  const size_t floats = 5 * 8 + 8 + 8 * 8 + 2 * 8 * 4 + 8 * 8 + 8 + 3 * 8 * 16 + 8 +
-                        2 * (4 * 4 / 2) + 5 * 8;
+  const size_t floats =
+      5 * 8 + 8 + 8 * 8 + 2 * 8 * 4 + 8 * 8 + 8 + 3 * 8 * 16 + 8 + 2 * (4 * 4 / 2) + 5 * 8;
   std::vector<uint8_t> bytes(sizeof header + floats * 4);
   std::memcpy(bytes.data(), header, sizeof header);
   for (size_t i = 0; i < floats; ++i) {

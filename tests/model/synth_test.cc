@@ -115,9 +115,8 @@ TEST(SynthTest, RowsThatAreNotBlockMultiplesStayF32) {
   absl::StatusOr<SynthReport> report = SynthesizeModel(options);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_THAT(report->kept_f32,
-              ElementsAre("blk.0.ffn_down.weight", "blk.1.ffn_down.weight",
-                          "blk.2.ffn_down.weight", "blk.3.ffn_down.weight",
-                          "blk.4.ffn_down.weight"));
+              ElementsAre("blk.0.ffn_down.weight", "blk.1.ffn_down.weight", "blk.2.ffn_down.weight",
+                          "blk.3.ffn_down.weight", "blk.4.ffn_down.weight"));
   absl::StatusOr<std::unique_ptr<ModelFile>> model = ModelFile::Open(options.output_path);
   ASSERT_TRUE(model.ok()) << model.status();
   EXPECT_EQ((*model)->config().name, "odd rows");

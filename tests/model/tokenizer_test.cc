@@ -97,8 +97,9 @@ std::vector<int> ReferenceEncoder::Encode(const std::string& text) const {
 
 // Random text from vocabulary pieces, ASCII, multi-byte UTF-8 and stray bytes.
 std::string RandomText(const Vocabulary& vocab, std::mt19937& rng, int parts) {
-  static const char* const kExtras[] = {" ", "  ", "\n", "é", "ï", "日本", "🦊", "\xff", "\x80",
-                                        "\xe2\x96", "a", "The", ",", "\t", "   ", "aaaaa", "eee", "....", "llll"};
+  static const char* const kExtras[] = {" ",    "  ",    "\n",       "é",    "ï",   "日本", "🦊",
+                                        "\xff", "\x80",  "\xe2\x96", "a",    "The", ",",    "\t",
+                                        "   ",  "aaaaa", "eee",      "....", "llll"};
   std::string text;
   for (int i = 0; i < parts; ++i) {
     if (rng() % 3 == 0) {
@@ -173,8 +174,7 @@ TEST(TokenizerTest, MatchesTheFullScanOnRandomText) {
     std::mt19937 rng(7);
     for (int i = 0; i < 150; ++i) {
       const std::string text = RandomText(vocab, rng, 1 + i % 40);
-      ASSERT_EQ(tokenizer.Encode(text, true), reference.Encode(text))
-          << path << " text: " << text;
+      ASSERT_EQ(tokenizer.Encode(text, true), reference.Encode(text)) << path << " text: " << text;
     }
     // One long prompt, where a quadratic merge loop would show.
     const std::string text = RandomText(vocab, rng, 1500);
@@ -211,8 +211,8 @@ TEST(TokenizerTest, Llama2VocabularyAgreesWithTheGgufCopy) {
 // A hand-made vocabulary isolates the merge rule.
 Vocabulary SmallVocabulary(std::vector<std::pair<std::string, float>> pieces) {
   Vocabulary vocab;
-  for (const auto& [piece, score] : std::vector<std::pair<std::string, float>>{
-           {"<unk>", 0}, {"<s>", 0}, {"</s>", 0}}) {
+  for (const auto& [piece, score] :
+       std::vector<std::pair<std::string, float>>{{"<unk>", 0}, {"<s>", 0}, {"</s>", 0}}) {
     vocab.pieces.push_back(piece);
     vocab.scores.push_back(score);
   }
@@ -227,8 +227,8 @@ Vocabulary SmallVocabulary(std::vector<std::pair<std::string, float>> pieces) {
 
 TEST(TokenizerTest, BestScoreMergesFirstAndLeftmostWinsTies) {
   // ids: 3 " ", 4 "a", 5 "b", 6 "ab", 7 "ba", 8 "aba"
-  const Vocabulary vocab = SmallVocabulary(
-      {{" ", 0}, {"a", 0}, {"b", 0}, {"ab", -2}, {"ba", -1}, {"aba", -5}});
+  const Vocabulary vocab =
+      SmallVocabulary({{" ", 0}, {"a", 0}, {"b", 0}, {"ab", -2}, {"ba", -1}, {"aba", -5}});
   const Tokenizer tokenizer(vocab);
   // "aba": "ba" (-1) beats "ab" (-2), then "a" + "ba" makes "aba".
   EXPECT_THAT(tokenizer.Encode("aba", false), ElementsAre(3, 8));
@@ -257,11 +257,11 @@ TEST(TokenizerTest, MissingBytePiecesBecomeTheUnknownToken) {
 TEST(TokenizerTest, DecodeRules) {
   const Vocabulary vocab = LoadTokenizer(kTok512);
   const Tokenizer tokenizer(vocab);
-  EXPECT_EQ(tokenizer.Decode(1, 403), "Once");   // " Once" after BOS loses its space
+  EXPECT_EQ(tokenizer.Decode(1, 403), "Once");  // " Once" after BOS loses its space
   EXPECT_EQ(tokenizer.Decode(432, 403), " Once");
-  EXPECT_EQ(tokenizer.Decode(1, 410), "");       // the lone dummy prefix after BOS
-  EXPECT_EQ(tokenizer.Decode(5, 13), "\n");      // <0x0A>
-  EXPECT_EQ(tokenizer.Decode(1, 0x20 + 3), " "); // a byte piece keeps its space
+  EXPECT_EQ(tokenizer.Decode(1, 410), "");        // the lone dummy prefix after BOS
+  EXPECT_EQ(tokenizer.Decode(5, 13), "\n");       // <0x0A>
+  EXPECT_EQ(tokenizer.Decode(1, 0x20 + 3), " ");  // a byte piece keeps its space
   EXPECT_EQ(tokenizer.Decode(5, 0xC3 + 3), "\xC3");
   EXPECT_EQ(tokenizer.Decode(5, 1), "");  // control
   EXPECT_EQ(tokenizer.Decode(5, 2), "");

@@ -53,7 +53,7 @@ int Run(const CliArgs& flags) {
   const int decode_tokens = flags.GetInt("decode-tokens", 32).value_or(32);
   const int repeats = flags.GetInt("repeats", 3).value_or(3);
 
-  const double bandwidth = MeasureReadBandwidth(size_t{1} << 30, threads, 5);
+  const double bandwidth = MeasureReadBandwidth(size_t{1} << 30, threads, 9);
   auto model = ModelFile::Open(path);
   if (!model.ok()) {
     std::fprintf(stderr, "%s\n", std::string(model.status().message()).c_str());

@@ -6,7 +6,7 @@
 
 namespace fabric {
 
-// Best-of-`repeats` bytes per second for `threads` threads each summing its share of a
+// Median over `repeats` runs of the bytes per second for `threads` threads each summing its share of a
 // `bytes`-sized buffer (far larger than the caches).
 double MeasureReadBandwidth(size_t bytes, int threads, int repeats);
 

@@ -1,23 +1,31 @@
-// A mock card's compute units: worker threads that share out the parts of each launch.
+// A mock card's compute units: threads that share out the parts of each kernel launch.
 #ifndef FABRIC_DEVICE_MOCK_COMPUTE_UNITS_H_
 #define FABRIC_DEVICE_MOCK_COMPUTE_UNITS_H_
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace fabric {
 
-// Owned by a MockDevice. Submit and Wait are thread-safe; jobs start in submission order.
+// `count` compute units: count - 1 helper threads plus whichever thread waits for a job, which
+// runs parts of it itself. Launches come back to back and are short, so handing every part to
+// another thread and sleeping until it is done would cost more in wake-ups than the kernels
+// take; helpers also spin briefly for the next job before they sleep.
+// Owned by a MockDevice. Submit and Wait are thread-safe. Helpers take jobs in submission
+// order; a waiter takes its own job's parts first.
 class ComputeUnits {
  public:
   explicit ComputeUnits(int count);
@@ -25,33 +33,43 @@ class ComputeUnits {
   ComputeUnits(const ComputeUnits&) = delete;
   ComputeUnits& operator=(const ComputeUnits&) = delete;
 
-  int count() const { return static_cast<int>(threads_.size()); }
+  int count() const { return static_cast<int>(helpers_.size()) + 1; }
 
-  // Runs work(part) for part in [0, parts) across the units and returns a job id at once.
+  // Queues work(part) for part in [0, parts) and returns a job id at once; helper threads
+  // start on it, and Wait finishes it.
   uint64_t Submit(std::function<void(int part)> work, int parts);
-  // Waits for job `id` and returns its busy time, from its first part starting to its last
-  // ending. DeadlineExceeded if it is still running after `timeout` (it stays waitable);
-  // NotFound for an unknown or already waited-for job.
+  // Runs the job's remaining parts on this thread, waits for the rest, and returns the job's
+  // busy time (first part started to last part finished). DeadlineExceeded if parts running
+  // elsewhere have not finished after `timeout` (the job stays waitable); NotFound for an
+  // unknown or already waited-for job.
   absl::StatusOr<absl::Duration> Wait(uint64_t id, absl::Duration timeout);
 
  private:
+  using Clock = std::chrono::steady_clock;
   struct Job {
     std::function<void(int)> work;
     int parts = 0;
-    int next_part = 0;
-    int done_parts = 0;
-    absl::Time started;
-    absl::Time finished;
+    int next_part = 0;                   // guarded by mu_
+    std::atomic<int> done_parts{0};
+    Clock::time_point started;           // written by whoever starts part 0
+    Clock::time_point finished;          // written by whoever finishes the last part
   };
 
-  void Loop();
+  // Takes the next unstarted part of `job` (any job when null); false when there is none.
+  bool TakePart(Job* only, std::shared_ptr<Job>* job, int* part) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RunPart(Job& job, int part);
+  void HelperLoop();
 
-  absl::Mutex mu_;
-  std::deque<uint64_t> pending_ ABSL_GUARDED_BY(mu_);  // jobs with parts not yet started
-  std::unordered_map<uint64_t, std::unique_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);
+  std::mutex mu_;
+  std::condition_variable work_ready_;   // helpers sleep here
+  std::condition_variable job_done_;     // waiters sleep here
+  std::deque<std::shared_ptr<Job>> pending_ ABSL_GUARDED_BY(mu_);  // jobs with parts to start
+  std::unordered_map<uint64_t, std::shared_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<std::thread> threads_;
+  int sleeping_helpers_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<int> pending_count_{0};    // pending_.size(), for lock-free spinning
+  std::vector<std::thread> helpers_;
 };
 
 }  // namespace fabric

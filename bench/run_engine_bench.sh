@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 models=${2:-$build/bench-models}
-tokenizer=${TOKENIZER:-../shared/models/llama2-tokenizer/tokenizer.bin}
+tokenizer=${TOKENIZER:-models/llama2-tokenizer/tokenizer.bin}
 mkdir -p "$models"
 
 for shape in stories110m tinyllama-1.1b; do

@@ -22,7 +22,7 @@ const std::string kSource = FABRIC_SOURCE_DIR;
 const std::string kStoriesBin = kSource + "/models/stories260K/stories260K.bin";
 const std::string kStoriesGguf = kSource + "/models/stories260K/stories260K.gguf";
 const std::string kTok512 = kSource + "/models/stories260K/tok512.bin";
-const std::string kSynthetic = "/work/shared/models/synthetic/";
+const std::string kSynthetic = std::string(FABRIC_SHARED_MODELS_DIR) + "/synthetic/";
 
 std::unique_ptr<ModelFile> Open(const std::string& path, const std::string& tokenizer = "") {
   absl::StatusOr<std::unique_ptr<ModelFile>> model = ModelFile::Open(path, tokenizer);

@@ -23,7 +23,7 @@ using ::testing::HasSubstr;
 const std::string kSource = FABRIC_SOURCE_DIR;
 const std::string kStoriesBin = kSource + "/models/stories260K/stories260K.bin";
 const std::string kTok512 = kSource + "/models/stories260K/tok512.bin";
-const std::string kTinyQ8 = "/work/shared/models/synthetic/tiny-q8_0.gguf";
+const std::string kTinyQ8 = std::string(FABRIC_SHARED_MODELS_DIR) + "/synthetic/tiny-q8_0.gguf";
 
 std::unique_ptr<ModelFile> Open(const std::string& path, const std::string& tokenizer = "") {
   absl::StatusOr<std::unique_ptr<ModelFile>> model = ModelFile::Open(path, tokenizer);

@@ -155,8 +155,8 @@ TEST(Llama2cTokenizerTest, ReadsTok512) {
 }
 
 TEST(Llama2cTokenizerTest, ReadsTheLlama2Vocabulary) {
-  absl::StatusOr<Vocabulary> vocab =
-      ReadLlama2cTokenizer("/work/shared/models/llama2-tokenizer/tokenizer.bin");
+  absl::StatusOr<Vocabulary> vocab = ReadLlama2cTokenizer(std::string(FABRIC_SOURCE_DIR) +
+                                                          "/models/llama2-tokenizer/tokenizer.bin");
   ASSERT_TRUE(vocab.ok()) << vocab.status();
   EXPECT_EQ(vocab->size(), 32000);
   EXPECT_EQ(vocab->pieces[31999], "\xe7\xbb\x99");  // the last piece, "给"

@@ -27,7 +27,8 @@ const std::string kSource = FABRIC_SOURCE_DIR;
 const std::string kStoriesBin = kSource + "/models/stories260K/stories260K.bin";
 const std::string kStoriesGguf = kSource + "/models/stories260K/stories260K.gguf";
 const std::string kTok512 = kSource + "/models/stories260K/tok512.bin";
-const std::string kLlamaTokenizer = "/work/shared/models/llama2-tokenizer/tokenizer.bin";
+const std::string kLlamaTokenizer =
+    std::string(FABRIC_SOURCE_DIR) + "/models/llama2-tokenizer/tokenizer.bin";
 
 using Bytes = std::vector<uint8_t>;
 

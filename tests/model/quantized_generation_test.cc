@@ -35,8 +35,8 @@ SynthRun Generate(TensorType type, const std::vector<int>& prompt, int max_token
   SynthOptions options;
   options.shape = "tiny";
   options.tokenizer_path = std::string(FABRIC_SOURCE_DIR) + "/models/stories260K/tok512.bin";
-  options.output_path = ::testing::TempDir() + "/tiny-" + std::to_string(static_cast<int>(type)) +
-                        ".gguf";
+  options.output_path =
+      ::testing::TempDir() + "/tiny-" + std::to_string(static_cast<int>(type)) + ".gguf";
   options.type = type;
   options.seed = 7;
   EXPECT_TRUE(SynthesizeModel(options).ok());
@@ -50,8 +50,8 @@ SynthRun Generate(TensorType type, const std::vector<int>& prompt, int max_token
   Tokenizer tokenizer((*model)->vocabulary());
   Generator generator(**program, tokenizer);
   SynthRun run;
-  auto result = generator.GenerateTokens(prompt, max_tokens, {.temperature = 0}, nullptr,
-                                         &run.logits);
+  auto result =
+      generator.GenerateTokens(prompt, max_tokens, {.temperature = 0}, nullptr, &run.logits);
   EXPECT_TRUE(result.ok()) << result.status();
   run.result = *result;
   return run;

@@ -21,7 +21,8 @@ using ::testing::HasSubstr;
 
 const std::string kSource = FABRIC_SOURCE_DIR;
 const std::string kTok512 = kSource + "/models/stories260K/tok512.bin";
-const std::string kLlamaTokenizer = "/work/shared/models/llama2-tokenizer/tokenizer.bin";
+const std::string kLlamaTokenizer =
+    std::string(FABRIC_SOURCE_DIR) + "/models/llama2-tokenizer/tokenizer.bin";
 
 std::vector<uint8_t> ReadAll(const std::string& path) {
   std::vector<uint8_t> bytes;

@@ -21,8 +21,9 @@ const std::string kSource = FABRIC_SOURCE_DIR;
 const std::string kTok512 = kSource + "/models/stories260K/tok512.bin";
 const std::string kStoriesGguf = kSource + "/models/stories260K/stories260K.gguf";
 const std::string kGoldens = kSource + "/tests/model/testdata/stories260K_llama2c_greedy.txt";
-const std::string kLlamaTokenizer = "/work/shared/models/llama2-tokenizer/tokenizer.bin";
-const std::string kTinyF16 = "/work/shared/models/synthetic/tiny-f16.gguf";
+const std::string kLlamaTokenizer =
+    std::string(FABRIC_SOURCE_DIR) + "/models/llama2-tokenizer/tokenizer.bin";
+const std::string kTinyF16 = std::string(FABRIC_SHARED_MODELS_DIR) + "/synthetic/tiny-f16.gguf";
 
 Vocabulary LoadTokenizer(const std::string& path) {
   absl::StatusOr<Vocabulary> vocab = ReadLlama2cTokenizer(path);

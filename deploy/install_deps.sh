@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libabsl-dev libgtest-dev libgmock-dev
+  libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
+  prometheus-cpp-dev libyaml-cpp-dev nlohmann-json3-dev libevent-dev
+  libcurl4-openssl-dev
 )
 
 missing=()

@@ -7,14 +7,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "model/finish_reason.h"
 #include "model/kv_block_allocator.h"
 #include "model/llama_program.h"
 #include "model/sampler.h"
 #include "model/tokenizer.h"
 
 namespace fabric {
-
-enum class FinishReason { kStop, kLength };
 
 struct GenerationResult {
   std::vector<int> prompt_tokens;  // BOS first

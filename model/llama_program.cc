@@ -224,6 +224,11 @@ void LlamaProgram::Layer(int l, int n_tokens) {
 }
 
 absl::StatusOr<std::vector<float>> LlamaProgram::Forward(const Batch& batch) {
+  RETURN_IF_ERROR(Submit(batch));
+  return Collect();
+}
+
+absl::Status LlamaProgram::Submit(const Batch& batch) {
   RETURN_IF_ERROR(CheckBatch(batch));
   const int32_t n = batch.size(), dim = config_.dim;
   UploadBatch(batch);
@@ -233,7 +238,7 @@ absl::StatusOr<std::vector<float>> LlamaProgram::Forward(const Batch& batch) {
   for (int l = 0; l < config_.n_layers; ++l) Layer(l, n);
 
   const int32_t n_logits = static_cast<int32_t>(batch.logit_tokens.size());
-  std::vector<float> logits(size_t{static_cast<size_t>(n_logits)} * config_.vocab_size);
+  pending_logits_.assign(size_t{static_cast<size_t>(n_logits)} * config_.vocab_size, 0.0f);
   if (n_logits > 0) {
     // Only the rows whose logits are wanted go through the final norm and the classifier.
     Launch("gather_f32",
@@ -244,10 +249,15 @@ absl::StatusOr<std::vector<float>> LlamaProgram::Forward(const Batch& batch) {
     Input final_in{act_.logits_in_normed, act_.logits_in_q8, dim};
     Product(weights_.output, final_in, act_.logits, n_logits);
     worker_.Read(act_.logits, 0,
-                 {reinterpret_cast<uint8_t*>(logits.data()), logits.size() * sizeof(float)});
+                 {reinterpret_cast<uint8_t*>(pending_logits_.data()),
+                  pending_logits_.size() * sizeof(float)});
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<float>> LlamaProgram::Collect() {
   RETURN_IF_ERROR(worker_.Sync());
-  return logits;
+  return std::move(pending_logits_);
 }
 
 }  // namespace fabric

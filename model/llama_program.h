@@ -33,10 +33,18 @@ class LlamaProgram {
 
   const ModelConfig& config() const { return config_; }
   const ProgramOptions& options() const { return options_; }
+  // Blocks in the card's KV cache (options.kv_blocks, or the default it resolved to).
+  int kv_blocks() const { return kv_rows_ / options_.kv_block_size; }
 
   // Runs one step. Returns the next-token logits of batch.logit_tokens, in that order:
   // [logit_tokens.size(), vocab_size].
   absl::StatusOr<std::vector<float>> Forward(const Batch& batch);
+
+  // Forward in two halves, so a caller can keep several cards busy at once: Submit queues the
+  // step on the card and returns; Collect waits for it and returns its logits. Every Submit
+  // is followed by one Collect before the next Submit.
+  absl::Status Submit(const Batch& batch);
+  absl::StatusOr<std::vector<float>> Collect();
 
  private:
   // Activations of one step, sized for max_batch_tokens.
@@ -73,6 +81,7 @@ class LlamaProgram {
   BufferId v_cache_ = 0;
   int max_blocks_per_sequence_ = 0;
   int kv_rows_ = 0;
+  std::vector<float> pending_logits_;  // filled by the card when the submitted step finishes
 };
 
 }  // namespace fabric

@@ -1,0 +1,300 @@
+#include "scheduler/engine.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace fabric {
+namespace {
+
+// Positions a sequence may come to occupy: its prompt and every token it may generate, up
+// to the context. Its blocks are reserved for all of them when it is admitted.
+int PositionsNeeded(const Sequence& seq, int context_length) {
+  return std::min(seq.prompt_len + seq.request.max_tokens, context_length);
+}
+
+}  // namespace
+
+Engine::Engine(std::vector<LlamaProgram*> replicas, const Tokenizer& tokenizer,
+               EngineOptions options, ServingMetrics* metrics)
+    : tokenizer_(tokenizer), options_(options), metrics_(metrics) {
+  for (LlamaProgram* program : replicas) {
+    replicas_.push_back(
+        Replica{program, KvBlockAllocator(program->kv_blocks(), program->options().kv_block_size),
+                {}});
+  }
+  thread_ = std::thread([this] { Loop(); });
+}
+
+Engine::~Engine() { Drain(absl::ZeroDuration()); }
+
+absl::StatusOr<std::shared_ptr<RequestHandle>> Engine::Submit(
+    GenerationRequest request, std::shared_ptr<RequestObserver> observer) {
+  const int context = model_config().context_length;
+  const int prompt = static_cast<int>(request.prompt_tokens.size());
+  if (prompt == 0) return absl::InvalidArgumentError("the prompt has no tokens");
+  if (prompt >= context) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "this model's maximum context length is ", context, " tokens; the prompt has ", prompt,
+        " (room is needed for at least one generated token)"));
+  }
+  for (int token : request.prompt_tokens) {
+    if (token < 0 || token >= model_config().vocab_size) {
+      return absl::InvalidArgumentError(absl::StrCat("token id ", token, " is outside the ",
+                                                     model_config().vocab_size,
+                                                     "-token vocabulary"));
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  if (draining_) return absl::UnavailableError("the server is shutting down");
+  if (waiting_count_.load() >= options_.max_waiting_requests) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the request queue is full (", options_.max_waiting_requests, " waiting); retry later"));
+  }
+  Sequence& seq = arrivals_.emplace_back(next_id_++, std::move(request), std::move(observer));
+  ++waiting_count_;
+  if (metrics_) metrics_->waiting.Set(waiting_count_.load());
+  return seq.handle;
+}
+
+void Engine::Drain(absl::Duration timeout) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!draining_) {
+      draining_ = true;
+      drain_deadline_ = absl::Now() + timeout;
+    } else {
+      drain_deadline_ = std::min(drain_deadline_, absl::Now() + timeout);
+    }
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Engine::TakeArrivals() {
+  absl::MutexLock lock(&mu_);
+  const bool idle = waiting_.empty() && running_count_.load() == 0;
+  auto ready = [this, idle]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !idle || !arrivals_.empty() || draining_;
+  };
+  // While idle, sleep until work arrives; a draining engine rechecks its deadline.
+  mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(100));
+  while (!arrivals_.empty()) {
+    waiting_.push_back(std::move(arrivals_.front()));
+    arrivals_.pop_front();
+  }
+  if (draining_ && absl::Now() >= drain_deadline_) {
+    // Out of time: whatever is left is cancelled.
+    for (Sequence& seq : waiting_) seq.handle->Cancel();
+    for (Replica& replica : replicas_) {
+      for (Sequence& seq : replica.running) seq.handle->Cancel();
+    }
+  }
+  const bool empty = waiting_.empty() && running_count_.load() == 0;
+  return !(draining_ && empty);
+}
+
+void Engine::Loop() {
+  while (TakeArrivals()) {
+    DropCancelled();
+    Admit();
+    Step();
+    if (metrics_) {
+      metrics_->running.Set(running_count_.load());
+      metrics_->waiting.Set(waiting_count_.load());
+    }
+  }
+}
+
+void Engine::DropCancelled() {
+  const absl::Time now = absl::Now();
+  auto expired = [now](const Sequence& seq) {
+    return seq.handle->cancelled() || now >= seq.request.deadline;
+  };
+  auto status_of = [now](const Sequence& seq) {
+    return now >= seq.request.deadline && !seq.handle->cancelled()
+               ? absl::DeadlineExceededError("the request's deadline passed")
+               : absl::CancelledError("the request was cancelled");
+  };
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if (expired(*it)) {
+      Finish(*it, FinishReason::kCancelled, status_of(*it));
+      --waiting_count_;
+      it = waiting_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (Replica& replica : replicas_) {
+    for (Sequence& seq : replica.running) {
+      if (expired(seq)) Finish(seq, FinishReason::kCancelled, status_of(seq));
+    }
+    Reap(replica);
+  }
+}
+
+void Engine::Admit() {
+  const int context = model_config().context_length;
+  while (!waiting_.empty()) {
+    Sequence& seq = waiting_.front();
+    const int positions = PositionsNeeded(seq, context);
+    // The replica with the fewest running sequences that can hold this one.
+    Replica* best = nullptr;
+    for (Replica& replica : replicas_) {
+      const int block_size = replica.blocks.block_size();
+      const bool room =
+          static_cast<int>(replica.running.size()) < replica.program->options().max_sequences &&
+          replica.blocks.free_blocks() >= (positions + block_size - 1) / block_size;
+      if (room && (best == nullptr || replica.running.size() < best->running.size())) {
+        best = &replica;
+      }
+    }
+    if (best == nullptr) return;  // first come, first served: nobody overtakes the head
+    if (!best->blocks.Reserve(positions, seq.blocks).ok()) return;
+    seq.scheduled = absl::Now();
+    if (metrics_) {
+      metrics_->queue_time.Observe(absl::ToDoubleSeconds(seq.scheduled - seq.arrival));
+      metrics_->prompt_tokens.Increment(seq.prompt_len);
+    }
+    best->running.push_back(std::move(seq));
+    waiting_.pop_front();
+    --waiting_count_;
+    ++running_count_;
+  }
+}
+
+void Engine::Step() {
+  struct Planned {
+    Batch batch;
+    std::vector<std::pair<Sequence*, int>> fed;  // sequence, tokens fed this step
+    std::vector<Sequence*> with_logits;          // in logit-row order
+    bool submitted = false;
+  };
+  std::vector<Planned> plans(replicas_.size());
+  for (size_t r = 0; r < replicas_.size(); ++r) {
+    Replica& replica = replicas_[r];
+    Planned& plan = plans[r];
+    int budget = replica.program->options().max_batch_tokens;
+    // Decoding sequences first (one token each) so a long prompt never stalls them; then
+    // prompts, in chunks that fill the rest of the step's token budget.
+    std::vector<Sequence*> order;
+    for (Sequence& seq : replica.running) order.push_back(&seq);
+    std::stable_partition(order.begin(), order.end(), [](Sequence* seq) {
+      return static_cast<int>(seq->tokens.size()) - seq->processed == 1;
+    });
+    for (Sequence* seq : order) {
+      const int remaining = static_cast<int>(seq->tokens.size()) - seq->processed;
+      const int take = std::min(remaining, budget);
+      if (take <= 0) continue;
+      const int index = static_cast<int>(plan.batch.block_tables.size());
+      plan.batch.block_tables.push_back(seq->blocks);
+      for (int i = 0; i < take; ++i) {
+        const int position = seq->processed + i;
+        const bool last = position + 1 == static_cast<int>(seq->tokens.size());
+        plan.batch.Add(seq->tokens[position], position, index, last);
+        if (last) plan.with_logits.push_back(seq);
+      }
+      plan.fed.emplace_back(seq, take);
+      budget -= take;
+    }
+    if (plan.batch.size() == 0) continue;
+    absl::Status submitted = replica.program->Submit(plan.batch);
+    plan.submitted = submitted.ok();
+    if (!submitted.ok()) {
+      for (auto& [seq, n] : plan.fed) Finish(*seq, FinishReason::kError, submitted);
+    }
+  }
+  // Every card works on its step at once; collect them in order.
+  const int vocab = model_config().vocab_size;
+  for (size_t r = 0; r < replicas_.size(); ++r) {
+    Planned& plan = plans[r];
+    if (!plan.submitted) {
+      Reap(replicas_[r]);
+      continue;
+    }
+    absl::StatusOr<std::vector<float>> logits = replicas_[r].program->Collect();
+    if (!logits.ok()) {
+      for (auto& [seq, n] : plan.fed) Finish(*seq, FinishReason::kError, logits.status());
+      Reap(replicas_[r]);
+      continue;
+    }
+    for (auto& [seq, n] : plan.fed) seq->processed += n;
+    for (size_t i = 0; i < plan.with_logits.size(); ++i) {
+      Emit(*plan.with_logits[i], std::span<float>(logits->data() + i * vocab, vocab));
+    }
+    Reap(replicas_[r]);
+  }
+}
+
+bool Engine::Emit(Sequence& seq, std::span<float> logits) {
+  const Vocabulary& vocabulary = tokenizer_.vocabulary();
+  seq.logits.Apply(logits);
+  const int token = seq.sampler.Sample(logits);
+  if (token == vocabulary.eos_id || token == vocabulary.bos_id) {
+    Finish(seq, FinishReason::kStop);
+    return false;
+  }
+  TokenOutput output;
+  output.token = token;
+  if (seq.request.top_logprobs >= 0) {
+    output.logprob = LogitsProcessor::Logprob(logits, token);
+    output.top_logprobs = LogitsProcessor::TopLogprobs(logits, seq.request.top_logprobs);
+  }
+  const int previous = seq.tokens.back();
+  seq.tokens.push_back(token);
+  seq.logits.Count(token);
+  output.text = seq.stop.Add(tokenizer_.Decode(previous, token));
+
+  const absl::Time now = absl::Now();
+  if (metrics_) {
+    metrics_->generation_tokens.Increment();
+    if (seq.generated() == 1) {
+      metrics_->time_to_first_token.Observe(absl::ToDoubleSeconds(now - seq.arrival));
+    } else {
+      metrics_->inter_token_latency.Observe(absl::ToDoubleSeconds(now - seq.last_token));
+    }
+  }
+  seq.last_token = now;
+  seq.observer->OnToken(output);
+  if (seq.stop.stopped()) {
+    Finish(seq, FinishReason::kStop);
+    return false;
+  }
+  // The next token would sit at position tokens.size() - 1, past the context: stop here.
+  if (seq.generated() >= seq.request.max_tokens ||
+      static_cast<int>(seq.tokens.size()) > model_config().context_length) {
+    Finish(seq, FinishReason::kLength);
+    return false;
+  }
+  return true;
+}
+
+void Engine::Finish(Sequence& seq, FinishReason reason, absl::Status status) {
+  if (seq.finished) return;
+  seq.finished = true;
+  FinishInfo info;
+  info.reason = reason;
+  info.status = std::move(status);
+  info.text = seq.stop.Flush();
+  info.prompt_tokens = seq.prompt_len;
+  info.completion_tokens = seq.generated();
+  if (metrics_) {
+    metrics_->e2e_latency.Observe(absl::ToDoubleSeconds(absl::Now() - seq.arrival));
+    metrics_->Finished(reason).Increment();
+  }
+  seq.observer->OnFinish(info);
+}
+
+void Engine::Reap(Replica& replica) {
+  for (auto it = replica.running.begin(); it != replica.running.end();) {
+    if (it->finished) {
+      replica.blocks.Release(it->blocks);
+      it = replica.running.erase(it);
+      --running_count_;
+    } else {
+      ++it;
+    }
+  }
+}
+
+}  // namespace fabric

@@ -1,0 +1,92 @@
+// The scheduler: one thread that owns every sequence, every KV-cache block and every batching
+// decision, and runs steps on the cards.
+#ifndef FABRIC_SCHEDULER_ENGINE_H_
+#define FABRIC_SCHEDULER_ENGINE_H_
+
+#include <atomic>
+#include <deque>
+#include <list>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "model/kv_block_allocator.h"
+#include "model/llama_program.h"
+#include "model/tokenizer.h"
+#include "scheduler/request.h"
+#include "scheduler/serving_metrics.h"
+#include "scheduler/sequence.h"
+
+namespace fabric {
+
+struct EngineOptions {
+  int max_waiting_requests = 64;  // beyond this, Submit answers ResourceExhausted
+};
+
+// Continuous batching over one or more replicas of the model (each a program on its own
+// card): every step, running sequences decode together, waiting ones join as KV blocks and
+// batch limits allow (long prompts prefill in chunks), and finished or cancelled ones leave.
+// Submit, Drain and the counters are thread-safe; observers are called on the scheduler
+// thread. The programs and tokenizer must outlive the engine.
+class Engine {
+ public:
+  Engine(std::vector<LlamaProgram*> replicas, const Tokenizer& tokenizer, EngineOptions options,
+         ServingMetrics* metrics);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Queues a request. ResourceExhausted when the waiting queue is full, Unavailable once
+  // draining, InvalidArgument when the prompt cannot fit the context.
+  absl::StatusOr<std::shared_ptr<RequestHandle>> Submit(
+      GenerationRequest request, std::shared_ptr<RequestObserver> observer);
+
+  // Stops admitting new requests, lets queued and running ones finish for up to `timeout`,
+  // cancels what is left, and stops the scheduler thread.
+  void Drain(absl::Duration timeout);
+
+  int running() const { return running_count_.load(); }
+  int waiting() const { return waiting_count_.load(); }
+  const ModelConfig& model_config() const { return replicas_[0].program->config(); }
+
+ private:
+  struct Replica {
+    LlamaProgram* program;
+    KvBlockAllocator blocks;
+    std::list<Sequence> running;
+  };
+
+  void Loop();
+  // Moves newly submitted requests into waiting_; false when the loop should exit.
+  bool TakeArrivals();
+  void DropCancelled();
+  void Admit();
+  void Step();
+  // Samples from `logits` for `seq`, reports the token, and returns false if it finished.
+  bool Emit(Sequence& seq, std::span<float> logits);
+  void Finish(Sequence& seq, FinishReason reason, absl::Status status = absl::OkStatus());
+  // Removes finished sequences from a replica, returning their blocks.
+  void Reap(Replica& replica);
+
+  const Tokenizer& tokenizer_;
+  const EngineOptions options_;
+  ServingMetrics* metrics_;  // may be null
+  std::vector<Replica> replicas_;  // owned by the scheduler thread
+  std::deque<Sequence> waiting_;   // owned by the scheduler thread
+
+  absl::Mutex mu_;
+  std::deque<Sequence> arrivals_ ABSL_GUARDED_BY(mu_);
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time drain_deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  std::atomic<int> running_count_{0};
+  std::atomic<int> waiting_count_{0};
+  std::thread thread_;
+};
+
+}  // namespace fabric
+
+#endif  // FABRIC_SCHEDULER_ENGINE_H_

@@ -1,0 +1,46 @@
+#include "scheduler/serving_metrics.h"
+
+#include <string>
+
+namespace fabric {
+namespace {
+
+const std::vector<double> kTokenLatencyBuckets = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08,
+                                                  0.1,   0.25,  0.5,  0.75, 1.0,  2.5,  5.0,
+                                                  7.5,   10.0,  20.0, 40.0, 80.0};
+const std::vector<double> kRequestLatencyBuckets = {0.01, 0.05, 0.1, 0.3, 0.5, 0.8, 1.0,
+                                                    1.5,  2.0,  2.5, 5.0, 10.0, 15.0, 20.0,
+                                                    30.0, 40.0, 50.0, 60.0, 120.0, 240.0};
+
+}  // namespace
+
+ServingMetrics::ServingMetrics(MetricsRegistry& r)
+    : time_to_first_token(r.Histogram("fabric_time_to_first_token_seconds",
+                                      "Time from a request's arrival to its first token.",
+                                      kTokenLatencyBuckets)),
+      inter_token_latency(r.Histogram("fabric_inter_token_latency_seconds",
+                                      "Time between consecutive tokens of a request.",
+                                      kTokenLatencyBuckets)),
+      e2e_latency(r.Histogram("fabric_e2e_request_latency_seconds",
+                              "Time from a request's arrival to its finish.",
+                              kRequestLatencyBuckets)),
+      queue_time(r.Histogram("fabric_request_queue_time_seconds",
+                             "Time a request waited before it was first scheduled.",
+                             kRequestLatencyBuckets)),
+      prompt_tokens(r.Counter("fabric_prompt_tokens_total", "Prompt tokens processed.")),
+      generation_tokens(r.Counter("fabric_generation_tokens_total", "Tokens generated.")),
+      running(r.Gauge("fabric_num_requests_running", "Requests being generated.")),
+      waiting(r.Gauge("fabric_num_requests_waiting", "Requests waiting to be scheduled.")),
+      registry(r) {
+  for (FinishReason reason : {FinishReason::kStop, FinishReason::kLength,
+                              FinishReason::kCancelled, FinishReason::kError}) {
+    Finished(reason);  // export every reason from the start, at zero
+  }
+}
+
+prometheus::Counter& ServingMetrics::Finished(FinishReason reason) {
+  return registry.Counter("fabric_request_success_total", "Requests finished, by reason.",
+                          {{"finished_reason", std::string(FinishReasonName(reason))}});
+}
+
+}  // namespace fabric

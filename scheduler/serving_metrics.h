@@ -1,0 +1,35 @@
+// The request-level metrics the scheduler records, named after vLLM's with a fabric_ prefix
+// and phases defined as vLLM defines them:
+//   queue time      arrival -> first scheduled
+//   time to first token  arrival -> first generated token
+//   inter-token latency  between consecutive generated tokens of a request
+//   e2e latency     arrival -> finish
+#ifndef FABRIC_SCHEDULER_SERVING_METRICS_H_
+#define FABRIC_SCHEDULER_SERVING_METRICS_H_
+
+#include "common/metrics.h"
+#include "model/finish_reason.h"
+
+namespace fabric {
+
+// References into a MetricsRegistry, which must outlive this. Thread-safe (prometheus-cpp).
+struct ServingMetrics {
+  explicit ServingMetrics(MetricsRegistry& registry);
+
+  prometheus::Histogram& time_to_first_token;
+  prometheus::Histogram& inter_token_latency;
+  prometheus::Histogram& e2e_latency;
+  prometheus::Histogram& queue_time;
+  prometheus::Counter& prompt_tokens;
+  prometheus::Counter& generation_tokens;
+  prometheus::Gauge& running;
+  prometheus::Gauge& waiting;
+  MetricsRegistry& registry;
+
+  // requests finished, by reason
+  prometheus::Counter& Finished(FinishReason reason);
+};
+
+}  // namespace fabric
+
+#endif  // FABRIC_SCHEDULER_SERVING_METRICS_H_

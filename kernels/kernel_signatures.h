@@ -20,6 +20,19 @@ inline constexpr int kMaxAttentionContext = 8192;
 
 enum class ArgKind { kBuffer, kInt, kFloat };
 
+// The name of `kind` in messages: "buffer", "int" or "float".
+constexpr std::string_view ArgKindName(ArgKind kind) {
+  switch (kind) {
+    case ArgKind::kBuffer:
+      return "buffer";
+    case ArgKind::kInt:
+      return "int";
+    case ArgKind::kFloat:
+      return "float";
+  }
+  return "?";
+}
+
 struct ArgSpec {
   std::string_view name;
   ArgKind kind;

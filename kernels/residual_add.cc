@@ -1,30 +1,17 @@
 // residual_add: x[i] += delta[i] for elements i in [begin, end), in place on the residual
 // stream. A load / compute / store dataflow over hls::stream, like swiglu: packets of
 // kPacketLanes floats (one 512-bit AXI beat) so the g++ build pays one FIFO operation per 16
-// elements.
+// elements. The load and store stages are kernels/packet_stream.h's.
 #include "kernels/hls_compat.h"
 #include "kernels/kernels.h"
+#include "kernels/packet_stream.h"
 
 namespace {
 
-constexpr int kPacketLanes = 16;
-struct Packet {
-  float v[kPacketLanes];
-};
-
-// Reads src[begin, end) into packets; the last packet is zero-padded.
-void LoadPackets(const float* src, int begin, int end, hls::stream<Packet>& packets) {
-  for (int i = begin; i < end; i += kPacketLanes) {
-#pragma HLS PIPELINE II=1
-#pragma HLS LOOP_TRIPCOUNT min=4 max=512
-    Packet packet;
-    for (int l = 0; l < kPacketLanes; ++l) {
-#pragma HLS UNROLL
-      packet.v[l] = i + l < end ? src[i + l] : 0.0f;
-    }
-    packets.write(packet);
-  }
-}
+using fabric::kPacketLanes;
+using fabric::LoadPackets;
+using fabric::Packet;
+using fabric::StorePackets;
 
 void AddPackets(hls::stream<Packet>& x, hls::stream<Packet>& delta, int begin, int end,
                 hls::stream<Packet>& sum) {
@@ -39,19 +26,6 @@ void AddPackets(hls::stream<Packet>& x, hls::stream<Packet>& delta, int begin, i
       result.v[l] = a.v[l] + b.v[l];
     }
     sum.write(result);
-  }
-}
-
-// Writes packets back to dst[begin, end), dropping the padding of the last one.
-void StorePackets(hls::stream<Packet>& packets, int begin, int end, float* dst) {
-  for (int i = begin; i < end; i += kPacketLanes) {
-#pragma HLS PIPELINE II=1
-#pragma HLS LOOP_TRIPCOUNT min=4 max=512
-    const Packet packet = packets.read();
-    for (int l = 0; l < kPacketLanes; ++l) {
-#pragma HLS UNROLL
-      if (i + l < end) dst[i + l] = packet.v[l];
-    }
   }
 }
 

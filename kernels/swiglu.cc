@@ -4,32 +4,20 @@
 // A load / compute / store dataflow over hls::stream: on chip the three stages run
 // concurrently; under g++ they run one after another (kernels/hls_compat.h). Stream words are
 // packets of kPacketLanes floats (one 512-bit AXI beat), so the g++ build pays one FIFO
-// operation per 16 elements, not per element.
+// operation per 16 elements, not per element. The load and store stages are
+// kernels/packet_stream.h's.
 #include <cmath>
 
 #include "kernels/hls_compat.h"
 #include "kernels/kernels.h"
+#include "kernels/packet_stream.h"
 
 namespace {
 
-constexpr int kPacketLanes = 16;
-struct Packet {
-  float v[kPacketLanes];
-};
-
-// Reads src[begin, end) into packets; the last packet is zero-padded.
-void LoadPackets(const float* src, int begin, int end, hls::stream<Packet>& packets) {
-  for (int i = begin; i < end; i += kPacketLanes) {
-#pragma HLS PIPELINE II=1
-#pragma HLS LOOP_TRIPCOUNT min=4 max=2048
-    Packet packet;
-    for (int l = 0; l < kPacketLanes; ++l) {
-#pragma HLS UNROLL
-      packet.v[l] = i + l < end ? src[i + l] : 0.0f;
-    }
-    packets.write(packet);
-  }
-}
+using fabric::kPacketLanes;
+using fabric::LoadPackets;
+using fabric::Packet;
+using fabric::StorePackets;
 
 void ComputeSwiglu(hls::stream<Packet>& gate, hls::stream<Packet>& up, int begin, int end,
                    hls::stream<Packet>& out) {
@@ -45,19 +33,6 @@ void ComputeSwiglu(hls::stream<Packet>& gate, hls::stream<Packet>& up, int begin
       result.v[l] = silu * u.v[l];
     }
     out.write(result);
-  }
-}
-
-// Writes packets back to dst[begin, end), dropping the padding of the last one.
-void StorePackets(hls::stream<Packet>& packets, int begin, int end, float* dst) {
-  for (int i = begin; i < end; i += kPacketLanes) {
-#pragma HLS PIPELINE II=1
-#pragma HLS LOOP_TRIPCOUNT min=4 max=2048
-    const Packet packet = packets.read();
-    for (int l = 0; l < kPacketLanes; ++l) {
-#pragma HLS UNROLL
-      if (i + l < end) dst[i + l] = packet.v[l];
-    }
   }
 }
 

@@ -14,18 +14,6 @@ namespace {
 
 constexpr size_t kAlignment = 64;  // a cache line, and the AXI burst alignment of real cards
 
-const char* ArgKindName(ArgKind kind) {
-  switch (kind) {
-    case ArgKind::kBuffer:
-      return "buffer";
-    case ArgKind::kInt:
-      return "int";
-    case ArgKind::kFloat:
-      return "float";
-  }
-  return "?";
-}
-
 ArgKind KindOfArg(const KernelArg& arg) {
   if (std::holds_alternative<BufferRef>(arg)) return ArgKind::kBuffer;
   if (std::holds_alternative<int32_t>(arg)) return ArgKind::kInt;
@@ -83,13 +71,13 @@ absl::StatusOr<BufferId> MockDevice::Allocate(size_t bytes, std::string_view ban
   }
   const MemoryBankInfo& info = info_.banks[bank_index];
   if (bytes > info.capacity_bytes - bank_used_[bank_index]) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        info_.name, ": cannot allocate ", bytes, " bytes of ", std::string(MemoryKindName(kind)), " in bank ",
-        info.name, ": ", bank_used_[bank_index], " of ", info.capacity_bytes,
-        " bytes already in use"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat(info_.name, ": cannot allocate ", bytes, " bytes of ",
+                     std::string(MemoryKindName(kind)), " in bank ", info.name, ": ",
+                     bank_used_[bank_index], " of ", info.capacity_bytes, " bytes already in use"));
   }
-  const size_t padded = std::max<size_t>((bytes + kAlignment - 1) / kAlignment * kAlignment,
-                                         kAlignment);
+  const size_t padded =
+      std::max<size_t>((bytes + kAlignment - 1) / kAlignment * kAlignment, kAlignment);
   uint8_t* memory = new (std::align_val_t(kAlignment), std::nothrow) uint8_t[padded];
   if (memory == nullptr) {
     return absl::ResourceExhaustedError(
@@ -97,7 +85,8 @@ absl::StatusOr<BufferId> MockDevice::Allocate(size_t bytes, std::string_view ban
   }
   std::memset(memory, 0, padded);  // card memory is zeroed, so runs are reproducible
   const BufferId id = next_buffer_++;
-  buffers_.emplace(id, Allocation{std::unique_ptr<uint8_t[], AlignedDelete>(memory), bytes, bank_index, kind});
+  buffers_.emplace(
+      id, Allocation{std::unique_ptr<uint8_t[], AlignedDelete>(memory), bytes, bank_index, kind});
   bank_used_[bank_index] += bytes;
   absl::MutexLock lock(&stats_mu_);
   stats_.memory_used_bytes[static_cast<int>(kind)] += bytes;
@@ -126,8 +115,8 @@ absl::StatusOr<MockDevice::Allocation*> MockDevice::Find(BufferId buffer, size_t
   }
   if (offset > it->second.bytes || bytes > it->second.bytes - offset) {
     return absl::OutOfRangeError(absl::StrCat(info_.name, ": ", what, ": bytes [", offset, ", ",
-                                              offset + bytes, ") outside buffer ", buffer,
-                                              " of ", it->second.bytes, " bytes"));
+                                              offset + bytes, ") outside buffer ", buffer, " of ",
+                                              it->second.bytes, " bytes"));
   }
   return &it->second;
 }
@@ -158,8 +147,8 @@ absl::StatusOr<RunHandle> MockDevice::Launch(std::string_view kernel,
   const MockKernel* mock = FindMockKernel(kernel);
   const KernelSpec& spec = *mock->spec;
   if (args.size() != spec.args.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(info_.name, ": kernel ", std::string(kernel), " takes ",
-                                                   spec.args.size(), " arguments, got ",
+    return absl::InvalidArgumentError(absl::StrCat(info_.name, ": kernel ", std::string(kernel),
+                                                   " takes ", spec.args.size(), " arguments, got ",
                                                    args.size()));
   }
   std::vector<ResolvedArg> resolved(args.size());
@@ -167,14 +156,13 @@ absl::StatusOr<RunHandle> MockDevice::Launch(std::string_view kernel,
     if (KindOfArg(args[i]) != spec.args[i].kind) {
       return absl::InvalidArgumentError(absl::StrCat(
           info_.name, ": kernel ", std::string(kernel), " argument ",
-          std::string(spec.args[i].name), " must be ", ArgKindName(spec.args[i].kind), ", got ",
-          ArgKindName(KindOfArg(args[i]))));
+          std::string(spec.args[i].name), " must be ", std::string(ArgKindName(spec.args[i].kind)),
+          ", got ", std::string(ArgKindName(KindOfArg(args[i])))));
     }
     if (const auto* ref = std::get_if<BufferRef>(&args[i])) {
-      ASSIGN_OR_RETURN(Allocation * allocation,
-                       Find(ref->buffer, ref->offset, 0,
-                            absl::StrCat(std::string(kernel), " argument ",
-                                         std::string(spec.args[i].name))));
+      ASSIGN_OR_RETURN(Allocation * allocation, Find(ref->buffer, ref->offset, 0,
+                                                     absl::StrCat(std::string(kernel), " argument ",
+                                                                  std::string(spec.args[i].name))));
       resolved[i] = allocation->memory.get() + ref->offset;
     } else if (const auto* value = std::get_if<int32_t>(&args[i])) {
       resolved[i] = *value;

@@ -55,18 +55,6 @@ std::vector<Param> ParseParams(const std::string& list) {
   return params;
 }
 
-std::string KindName(ArgKind kind) {
-  switch (kind) {
-    case ArgKind::kBuffer:
-      return "buffer";
-    case ArgKind::kInt:
-      return "int";
-    case ArgKind::kFloat:
-      return "float";
-  }
-  return "?";
-}
-
 std::string KindOfType(const std::string& type) {
   if (type.find('*') != std::string::npos) return "buffer";
   if (type == "int") return "int";
@@ -110,9 +98,9 @@ std::vector<std::string> CheckKernelSource(const KernelSpec& spec, const std::st
         problems.push_back("parameter " + std::to_string(i) + " is " + params[i].name +
                            ", table says " + std::string(arg.name));
       }
-      if (KindOfType(params[i].type) != KindName(arg.kind)) {
+      if (KindOfType(params[i].type) != ArgKindName(arg.kind)) {
         problems.push_back("parameter " + params[i].name + " is " + KindOfType(params[i].type) +
-                           ", table says " + KindName(arg.kind));
+                           ", table says " + std::string(ArgKindName(arg.kind)));
       }
     }
   }
@@ -200,7 +188,7 @@ TEST(SignatureDriftTest, KernelsHeaderDeclaresEveryKernelWithTheTableArguments) 
     ASSERT_EQ(params.size(), spec.args.size()) << spec.name;
     for (size_t i = 0; i < params.size(); ++i) {
       EXPECT_EQ(params[i].name, spec.args[i].name) << spec.name;
-      EXPECT_EQ(KindOfType(params[i].type), KindName(spec.args[i].kind))
+      EXPECT_EQ(KindOfType(params[i].type), ArgKindName(spec.args[i].kind))
           << spec.name << " " << params[i].name;
     }
   }

@@ -12,44 +12,27 @@
 #include "model/gguf_file.h"
 #include "model/gguf_writer.h"
 #include "model/model_file.h"
+#include "tests/model/model_test_util.h"
 
 namespace fabric {
 namespace {
 
+using ::fabric::testing_util::Dequantize;
+using ::fabric::testing_util::ExpectSameHyperparameters;
+using ::fabric::testing_util::kStories260K;
+using ::fabric::testing_util::kStoriesBin;
+using ::fabric::testing_util::kStoriesGguf;
+using ::fabric::testing_util::kSyntheticDir;
+using ::fabric::testing_util::kTok512;
+using ::fabric::testing_util::Open;
 using ::testing::HasSubstr;
-
-const std::string kSource = FABRIC_SOURCE_DIR;
-const std::string kStoriesBin = kSource + "/models/stories260K/stories260K.bin";
-const std::string kStoriesGguf = kSource + "/models/stories260K/stories260K.gguf";
-const std::string kTok512 = kSource + "/models/stories260K/tok512.bin";
-const std::string kSynthetic = std::string(FABRIC_SHARED_MODELS_DIR) + "/synthetic/";
-
-std::unique_ptr<ModelFile> Open(const std::string& path, const std::string& tokenizer = "") {
-  absl::StatusOr<std::unique_ptr<ModelFile>> model = ModelFile::Open(path, tokenizer);
-  EXPECT_TRUE(model.ok()) << model.status();
-  return model.ok() ? *std::move(model) : nullptr;
-}
-
-std::vector<float> Dequantize(const Tensor& tensor) {
-  std::vector<float> values(tensor.elements());
-  EXPECT_TRUE(DequantizeRows(tensor, 0, tensor.rows(), values).ok());
-  return values;
-}
 
 TEST(GgufReaderTest, ReadsStories260K) {
   std::unique_ptr<ModelFile> model = Open(kStoriesGguf);
   ASSERT_NE(model, nullptr);
   const ModelConfig& c = model->config();
   EXPECT_EQ(c.name, "llama");
-  EXPECT_EQ(c.dim, 64);
-  EXPECT_EQ(c.hidden_dim, 172);
-  EXPECT_EQ(c.n_layers, 5);
-  EXPECT_EQ(c.n_heads, 8);
-  EXPECT_EQ(c.n_kv_heads, 4);
-  EXPECT_EQ(c.vocab_size, 512);
-  EXPECT_EQ(c.context_length, 512);
-  EXPECT_FLOAT_EQ(c.rms_norm_eps, 1e-5f);
-  EXPECT_EQ(c.rope_theta, 10000.0f);  // absent from the file: the default
+  ExpectSameHyperparameters(c, kStories260K);  // rope_theta is absent from the file: the default
   EXPECT_EQ(model->tensors().size(), 48u);
   for (const Tensor& tensor : model->tensors()) EXPECT_EQ(tensor.type, TensorType::kF32);
   const Tensor* down = model->FindTensor("blk.4.ffn_down.weight");
@@ -79,17 +62,7 @@ TEST(GgufReaderTest, MatchesTheLlama2cCheckpointBitForBit) {
   std::unique_ptr<ModelFile> bin = Open(kStoriesBin, kTok512);
   ASSERT_NE(gguf, nullptr);
   ASSERT_NE(bin, nullptr);
-  const ModelConfig& a = gguf->config();
-  const ModelConfig& b = bin->config();
-  EXPECT_EQ(a.dim, b.dim);
-  EXPECT_EQ(a.hidden_dim, b.hidden_dim);
-  EXPECT_EQ(a.n_layers, b.n_layers);
-  EXPECT_EQ(a.n_heads, b.n_heads);
-  EXPECT_EQ(a.n_kv_heads, b.n_kv_heads);
-  EXPECT_EQ(a.vocab_size, b.vocab_size);
-  EXPECT_EQ(a.context_length, b.context_length);
-  EXPECT_EQ(a.rms_norm_eps, b.rms_norm_eps);
-  EXPECT_EQ(a.rope_theta, b.rope_theta);
+  ExpectSameHyperparameters(gguf->config(), bin->config());
   // The checkpoint shares its classifier; llama.cpp's converter wrote it out as output.weight.
   EXPECT_EQ(bin->tensors().size() + 1, gguf->tensors().size());
   for (const Tensor& tensor : bin->tensors()) {
@@ -109,8 +82,8 @@ TEST(GgufReaderTest, MatchesTheLlama2cCheckpointBitForBit) {
 }
 
 TEST(GgufReaderTest, ReadsLlamaCppF16AndQ8_0Files) {
-  std::unique_ptr<ModelFile> f16 = Open(kSynthetic + "tiny-f16.gguf");
-  std::unique_ptr<ModelFile> q8 = Open(kSynthetic + "tiny-q8_0.gguf");
+  std::unique_ptr<ModelFile> f16 = Open(kSyntheticDir + "tiny-f16.gguf");
+  std::unique_ptr<ModelFile> q8 = Open(kSyntheticDir + "tiny-q8_0.gguf");
   ASSERT_NE(f16, nullptr);
   ASSERT_NE(q8, nullptr);
   for (const ModelFile* model : {f16.get(), q8.get()}) {
@@ -150,7 +123,7 @@ TEST(GgufReaderTest, ReadsLlamaCppF16AndQ8_0Files) {
 }
 
 TEST(GgufReaderTest, RejectsQ4_0NamingTheTypeTensorAndFile) {
-  const std::string path = kSynthetic + "tiny-q4_0.gguf";
+  const std::string path = kSyntheticDir + "tiny-q4_0.gguf";
   absl::StatusOr<std::unique_ptr<ModelFile>> model = ModelFile::Open(path);
   ASSERT_FALSE(model.ok());
   EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument);

@@ -13,42 +13,23 @@
 #include "model/gguf_file.h"
 #include "model/gguf_reader.h"
 #include "model/model_file.h"
+#include "tests/model/model_test_util.h"
 
 namespace fabric {
 namespace {
 
+using ::fabric::testing_util::Dequantize;
+using ::fabric::testing_util::ExpectSameHyperparameters;
+using ::fabric::testing_util::kStoriesBin;
+using ::fabric::testing_util::kSyntheticDir;
+using ::fabric::testing_util::kTok512;
+using ::fabric::testing_util::Open;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-const std::string kSource = FABRIC_SOURCE_DIR;
-const std::string kStoriesBin = kSource + "/models/stories260K/stories260K.bin";
-const std::string kTok512 = kSource + "/models/stories260K/tok512.bin";
-const std::string kTinyQ8 = std::string(FABRIC_SHARED_MODELS_DIR) + "/synthetic/tiny-q8_0.gguf";
-
-std::unique_ptr<ModelFile> Open(const std::string& path, const std::string& tokenizer = "") {
-  absl::StatusOr<std::unique_ptr<ModelFile>> model = ModelFile::Open(path, tokenizer);
-  EXPECT_TRUE(model.ok()) << model.status();
-  return model.ok() ? *std::move(model) : nullptr;
-}
-
-std::vector<float> Dequantize(const Tensor& tensor) {
-  std::vector<float> values(tensor.elements());
-  EXPECT_TRUE(DequantizeRows(tensor, 0, tensor.rows(), values).ok());
-  return values;
-}
-
 void ExpectSameConfigAndVocabulary(const ModelFile& a, const ModelFile& b) {
-  const ModelConfig &x = a.config(), &y = b.config();
-  EXPECT_EQ(x.name, y.name);
-  EXPECT_EQ(x.dim, y.dim);
-  EXPECT_EQ(x.hidden_dim, y.hidden_dim);
-  EXPECT_EQ(x.n_layers, y.n_layers);
-  EXPECT_EQ(x.n_heads, y.n_heads);
-  EXPECT_EQ(x.n_kv_heads, y.n_kv_heads);
-  EXPECT_EQ(x.vocab_size, y.vocab_size);
-  EXPECT_EQ(x.context_length, y.context_length);
-  EXPECT_EQ(x.rms_norm_eps, y.rms_norm_eps);
-  EXPECT_EQ(x.rope_theta, y.rope_theta);
+  EXPECT_EQ(a.config().name, b.config().name);
+  ExpectSameHyperparameters(a.config(), b.config());
   const Vocabulary &u = a.vocabulary(), &v = b.vocabulary();
   EXPECT_EQ(u.pieces, v.pieces);
   EXPECT_EQ(u.scores, v.scores);
@@ -144,7 +125,7 @@ TEST(GgufWriterTest, Q8_0RoundTripIsWithinHalfAStepAndKeepsOddRowsF32) {
 }
 
 TEST(GgufWriterTest, CopiesQuantizedTensorsBitForBit) {
-  std::unique_ptr<ModelFile> source = Open(kTinyQ8);
+  std::unique_ptr<ModelFile> source = Open(kSyntheticDir + "tiny-q8_0.gguf");
   ASSERT_NE(source, nullptr);
   const std::string path = testing::TempDir() + "/tiny_copy_q8.gguf";
   absl::StatusOr<std::vector<std::string>> kept = WriteModelGguf(*source, TensorType::kQ8_0, path);

@@ -10,32 +10,24 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "model/model_file.h"
+#include "tests/model/model_test_util.h"
 
 namespace fabric {
 namespace {
 
+using ::fabric::testing_util::ExpectSameHyperparameters;
+using ::fabric::testing_util::kLlamaTokenizer;
+using ::fabric::testing_util::kStories260K;
+using ::fabric::testing_util::kStoriesBin;
+using ::fabric::testing_util::kTok512;
+using ::fabric::testing_util::Open;
+using ::fabric::testing_util::ReadAll;
 using ::testing::HasSubstr;
-
-const std::string kSource = FABRIC_SOURCE_DIR;
-const std::string kStoriesBin = kSource + "/models/stories260K/stories260K.bin";
-const std::string kTok512 = kSource + "/models/stories260K/tok512.bin";
 
 float FloatAt(std::span<const uint8_t> data, size_t index) {
   float value;
   std::memcpy(&value, data.data() + index * sizeof value, sizeof value);
   return value;
-}
-
-std::vector<uint8_t> ReadAll(const std::string& path) {
-  std::vector<uint8_t> bytes;
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) return bytes;
-  uint8_t buffer[65536];
-  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) {
-    bytes.insert(bytes.end(), buffer, buffer + n);
-  }
-  std::fclose(file);
-  return bytes;
 }
 
 void WriteAll(const std::string& path, const std::vector<uint8_t>& bytes) {
@@ -46,37 +38,29 @@ void WriteAll(const std::string& path, const std::vector<uint8_t>& bytes) {
 }
 
 TEST(Llama2cReaderTest, ReadsStories260K) {
-  absl::StatusOr<std::unique_ptr<ModelFile>> model = ModelFile::Open(kStoriesBin, kTok512);
-  ASSERT_TRUE(model.ok()) << model.status();
-  const ModelConfig& c = (*model)->config();
+  std::unique_ptr<ModelFile> model = Open(kStoriesBin, kTok512);
+  ASSERT_NE(model, nullptr);
+  const ModelConfig& c = model->config();
   EXPECT_EQ(c.name, "stories260K");
-  EXPECT_EQ(c.dim, 64);
-  EXPECT_EQ(c.hidden_dim, 172);
-  EXPECT_EQ(c.n_layers, 5);
-  EXPECT_EQ(c.n_heads, 8);
-  EXPECT_EQ(c.n_kv_heads, 4);
-  EXPECT_EQ(c.vocab_size, 512);
-  EXPECT_EQ(c.context_length, 512);
-  EXPECT_EQ(c.rms_norm_eps, 1e-5f);
-  EXPECT_EQ(c.rope_theta, 10000.0f);
+  ExpectSameHyperparameters(c, kStories260K);
   // Shared classifier: no output.weight; 1 + 5 * 9 + 1 tensors.
-  EXPECT_EQ((*model)->tensors().size(), 47u);
-  EXPECT_EQ((*model)->FindTensor("output.weight"), nullptr);
+  EXPECT_EQ(model->tensors().size(), 47u);
+  EXPECT_EQ(model->FindTensor("output.weight"), nullptr);
   const std::vector<uint8_t> file = ReadAll(kStoriesBin);
-  const Tensor* embedding = (*model)->FindTensor("token_embd.weight");
+  const Tensor* embedding = model->FindTensor("token_embd.weight");
   ASSERT_NE(embedding, nullptr);
   EXPECT_EQ(embedding->shape, (std::vector<int64_t>{64, 512}));
   EXPECT_EQ(embedding->type, TensorType::kF32);
   // Views into the mapping, at the offsets llama2.c's memory_map_weights uses.
   EXPECT_EQ(std::memcmp(embedding->data.data(), file.data() + 28, 4), 0);
   const size_t wq_offset = 28 + 4 * (64 * 512 + 5 * 64);
-  const Tensor* wq1 = (*model)->FindTensor("blk.1.attn_q.weight");
+  const Tensor* wq1 = model->FindTensor("blk.1.attn_q.weight");
   ASSERT_NE(wq1, nullptr);
   EXPECT_EQ(std::memcmp(wq1->data.data(), file.data() + wq_offset + 4 * 64 * 64, 64 * 64 * 4), 0);
-  const Tensor* w2 = (*model)->FindTensor("blk.0.ffn_down.weight");
+  const Tensor* w2 = model->FindTensor("blk.0.ffn_down.weight");
   ASSERT_NE(w2, nullptr);
   EXPECT_EQ(w2->shape, (std::vector<int64_t>{172, 64}));
-  const Tensor* norm = (*model)->FindTensor("output_norm.weight");
+  const Tensor* norm = model->FindTensor("output_norm.weight");
   ASSERT_NE(norm, nullptr);
   // The final norm ends where the RoPE tables (2 * 512 * 8 / 2 floats) start, which end the
   // file. Offsets are relative to the embedding, which starts after the 28-byte header.
@@ -112,22 +96,22 @@ TEST(Llama2cReaderTest, NegativeVocabSizeMeansASeparateClassifier) {
   }
   WriteAll(tokenizer, tok);
 
-  absl::StatusOr<std::unique_ptr<ModelFile>> model = ModelFile::Open(path, tokenizer);
-  ASSERT_TRUE(model.ok()) << model.status();
-  EXPECT_EQ((*model)->config().vocab_size, 5);
-  EXPECT_EQ((*model)->config().kv_dim(), 4);
-  const Tensor* output = (*model)->FindTensor("output.weight");
+  std::unique_ptr<ModelFile> model = Open(path, tokenizer);
+  ASSERT_NE(model, nullptr);
+  EXPECT_EQ(model->config().vocab_size, 5);
+  EXPECT_EQ(model->config().kv_dim(), 4);
+  const Tensor* output = model->FindTensor("output.weight");
   ASSERT_NE(output, nullptr);
   EXPECT_EQ(output->shape, (std::vector<int64_t>{8, 5}));
   EXPECT_EQ(FloatAt(output->data, 0), static_cast<float>(floats - 5 * 8));  // after RoPE
-  const Tensor* wk = (*model)->FindTensor("blk.0.attn_k.weight");
+  const Tensor* wk = model->FindTensor("blk.0.attn_k.weight");
   ASSERT_NE(wk, nullptr);
   EXPECT_EQ(wk->shape, (std::vector<int64_t>{8, 4}));
   EXPECT_EQ(FloatAt(wk->data, 0), static_cast<float>(5 * 8 + 8 + 8 * 8));
-  const Tensor* w3 = (*model)->FindTensor("blk.0.ffn_up.weight");
+  const Tensor* w3 = model->FindTensor("blk.0.ffn_up.weight");
   ASSERT_NE(w3, nullptr);
   EXPECT_EQ(FloatAt(w3->data, 0), static_cast<float>(5 * 8 + 8 + 2 * 64 + 2 * 32 + 8 + 2 * 128));
-  EXPECT_EQ((*model)->vocabulary().pieces[4], "b");
+  EXPECT_EQ(model->vocabulary().pieces[4], "b");
 }
 
 TEST(Llama2cTokenizerTest, ReadsTok512) {
@@ -155,8 +139,7 @@ TEST(Llama2cTokenizerTest, ReadsTok512) {
 }
 
 TEST(Llama2cTokenizerTest, ReadsTheLlama2Vocabulary) {
-  absl::StatusOr<Vocabulary> vocab = ReadLlama2cTokenizer(std::string(FABRIC_SOURCE_DIR) +
-                                                          "/models/llama2-tokenizer/tokenizer.bin");
+  absl::StatusOr<Vocabulary> vocab = ReadLlama2cTokenizer(kLlamaTokenizer);
   ASSERT_TRUE(vocab.ok()) << vocab.status();
   EXPECT_EQ(vocab->size(), 32000);
   EXPECT_EQ(vocab->pieces[31999], "\xe7\xbb\x99");  // the last piece, "给"

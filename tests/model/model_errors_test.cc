@@ -17,32 +17,19 @@
 #include "model/gguf_writer.h"
 #include "model/llama2c_reader.h"
 #include "model/model_file.h"
+#include "tests/model/model_test_util.h"
 
 namespace fabric {
 namespace {
 
+using ::fabric::testing_util::kLlamaTokenizer;
+using ::fabric::testing_util::kStoriesBin;
+using ::fabric::testing_util::kStoriesGguf;
+using ::fabric::testing_util::kTok512;
+using ::fabric::testing_util::ReadAll;
 using ::testing::HasSubstr;
 
-const std::string kSource = FABRIC_SOURCE_DIR;
-const std::string kStoriesBin = kSource + "/models/stories260K/stories260K.bin";
-const std::string kStoriesGguf = kSource + "/models/stories260K/stories260K.gguf";
-const std::string kTok512 = kSource + "/models/stories260K/tok512.bin";
-const std::string kLlamaTokenizer =
-    std::string(FABRIC_SOURCE_DIR) + "/models/llama2-tokenizer/tokenizer.bin";
-
 using Bytes = std::vector<uint8_t>;
-
-Bytes ReadAll(const std::string& path) {
-  Bytes bytes;
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) return bytes;
-  uint8_t buffer[65536];
-  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) {
-    bytes.insert(bytes.end(), buffer, buffer + n);
-  }
-  std::fclose(file);
-  return bytes;
-}
 
 std::string WriteTemp(const std::string& name, const Bytes& bytes) {
   const std::string path = testing::TempDir() + "/" + name;

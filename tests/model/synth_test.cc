@@ -1,7 +1,6 @@
 #include "model/synth.h"
 
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -12,29 +11,18 @@
 #include "model/gguf_writer.h"
 #include "model/llama2c_reader.h"
 #include "model/model_file.h"
+#include "tests/model/model_test_util.h"
 
 namespace fabric {
 namespace {
 
+using ::fabric::testing_util::Dequantize;
+using ::fabric::testing_util::kLlamaTokenizer;
+using ::fabric::testing_util::kTok512;
+using ::fabric::testing_util::Open;
+using ::fabric::testing_util::ReadAll;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-const std::string kSource = FABRIC_SOURCE_DIR;
-const std::string kTok512 = kSource + "/models/stories260K/tok512.bin";
-const std::string kLlamaTokenizer =
-    std::string(FABRIC_SOURCE_DIR) + "/models/llama2-tokenizer/tokenizer.bin";
-
-std::vector<uint8_t> ReadAll(const std::string& path) {
-  std::vector<uint8_t> bytes;
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) return bytes;
-  uint8_t buffer[65536];
-  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) {
-    bytes.insert(bytes.end(), buffer, buffer + n);
-  }
-  std::fclose(file);
-  return bytes;
-}
 
 SynthOptions Options(const std::string& file, TensorType type, uint64_t seed = 1) {
   SynthOptions options;
@@ -54,9 +42,9 @@ TEST(SynthTest, WritesALoadableTinyModel) {
     ASSERT_TRUE(report.ok()) << report.status();
     EXPECT_TRUE(report->kept_f32.empty());
     EXPECT_EQ(report->bytes, ReadAll(options.output_path).size());
-    absl::StatusOr<std::unique_ptr<ModelFile>> model = ModelFile::Open(options.output_path);
-    ASSERT_TRUE(model.ok()) << model.status();
-    const ModelConfig& c = (*model)->config();
+    std::unique_ptr<ModelFile> model = Open(options.output_path);
+    ASSERT_NE(model, nullptr);
+    const ModelConfig& c = model->config();
     EXPECT_EQ(c.name, "synthetic-tiny");
     EXPECT_EQ(c.dim, 128);
     EXPECT_EQ(c.hidden_dim, 384);
@@ -65,14 +53,13 @@ TEST(SynthTest, WritesALoadableTinyModel) {
     EXPECT_EQ(c.n_kv_heads, 2);
     EXPECT_EQ(c.context_length, 256);
     EXPECT_EQ(c.vocab_size, 512);
-    EXPECT_EQ((*model)->tensors().size(), 2 + 2 * 9 + 1u);  // untied: output.weight
+    EXPECT_EQ(model->tensors().size(), 2 + 2 * 9 + 1u);  // untied: output.weight
     absl::StatusOr<Vocabulary> tok512 = ReadLlama2cTokenizer(kTok512);
     ASSERT_TRUE(tok512.ok());
-    EXPECT_EQ((*model)->vocabulary().pieces, tok512->pieces);
-    EXPECT_EQ((*model)->vocabulary().scores, tok512->scores);
-    for (const Tensor& tensor : (*model)->tensors()) {
-      std::vector<float> values(tensor.elements());
-      ASSERT_TRUE(DequantizeRows(tensor, 0, tensor.rows(), values).ok());
+    EXPECT_EQ(model->vocabulary().pieces, tok512->pieces);
+    EXPECT_EQ(model->vocabulary().scores, tok512->scores);
+    for (const Tensor& tensor : model->tensors()) {
+      const std::vector<float> values = Dequantize(tensor);
       if (tensor.shape.size() == 1) {
         EXPECT_EQ(tensor.type, TensorType::kF32);
         for (float v : values) ASSERT_EQ(v, 1.0f) << tensor.name;
@@ -118,12 +105,12 @@ TEST(SynthTest, RowsThatAreNotBlockMultiplesStayF32) {
   EXPECT_THAT(report->kept_f32,
               ElementsAre("blk.0.ffn_down.weight", "blk.1.ffn_down.weight", "blk.2.ffn_down.weight",
                           "blk.3.ffn_down.weight", "blk.4.ffn_down.weight"));
-  absl::StatusOr<std::unique_ptr<ModelFile>> model = ModelFile::Open(options.output_path);
-  ASSERT_TRUE(model.ok()) << model.status();
-  EXPECT_EQ((*model)->config().name, "odd rows");
-  EXPECT_EQ((*model)->FindTensor("blk.2.ffn_down.weight")->type, TensorType::kF32);
-  EXPECT_EQ((*model)->FindTensor("blk.2.ffn_up.weight")->type, TensorType::kQ8_0);
-  EXPECT_EQ((*model)->FindTensor("output.weight"), nullptr);  // tied, like llama2.c's
+  std::unique_ptr<ModelFile> model = Open(options.output_path);
+  ASSERT_NE(model, nullptr);
+  EXPECT_EQ(model->config().name, "odd rows");
+  EXPECT_EQ(model->FindTensor("blk.2.ffn_down.weight")->type, TensorType::kF32);
+  EXPECT_EQ(model->FindTensor("blk.2.ffn_up.weight")->type, TensorType::kQ8_0);
+  EXPECT_EQ(model->FindTensor("output.weight"), nullptr);  // tied, like llama2.c's
 }
 
 TEST(SynthTest, NamedShapes) {
@@ -167,9 +154,9 @@ TEST(SynthTest, UsesTheLlama2Vocabulary) {
   absl::StatusOr<SynthReport> report = SynthesizeModel(options);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->config.vocab_size, 32000);
-  absl::StatusOr<std::unique_ptr<ModelFile>> model = ModelFile::Open(options.output_path);
-  ASSERT_TRUE(model.ok()) << model.status();
-  EXPECT_EQ((*model)->FindTensor("token_embd.weight")->shape, (std::vector<int64_t>{128, 32000}));
+  std::unique_ptr<ModelFile> model = Open(options.output_path);
+  ASSERT_NE(model, nullptr);
+  EXPECT_EQ(model->FindTensor("token_embd.weight")->shape, (std::vector<int64_t>{128, 32000}));
 }
 
 }  // namespace

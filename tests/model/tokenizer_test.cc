@@ -11,19 +11,20 @@
 #include "model/llama2c_reader.h"
 #include "model/model_file.h"
 #include "tests/model/llama2c_goldens.h"
+#include "tests/model/model_test_util.h"
 
 namespace fabric {
 namespace {
 
+using ::fabric::testing_util::kLlamaTokenizer;
+using ::fabric::testing_util::kStoriesGguf;
+using ::fabric::testing_util::kSyntheticDir;
+using ::fabric::testing_util::kTok512;
+using ::fabric::testing_util::Open;
 using ::testing::ElementsAre;
 
-const std::string kSource = FABRIC_SOURCE_DIR;
-const std::string kTok512 = kSource + "/models/stories260K/tok512.bin";
-const std::string kStoriesGguf = kSource + "/models/stories260K/stories260K.gguf";
-const std::string kGoldens = kSource + "/tests/model/testdata/stories260K_llama2c_greedy.txt";
-const std::string kLlamaTokenizer =
-    std::string(FABRIC_SOURCE_DIR) + "/models/llama2-tokenizer/tokenizer.bin";
-const std::string kTinyF16 = std::string(FABRIC_SHARED_MODELS_DIR) + "/synthetic/tiny-f16.gguf";
+const std::string kGoldens =
+    std::string(FABRIC_SOURCE_DIR) + "/tests/model/testdata/stories260K_llama2c_greedy.txt";
 
 Vocabulary LoadTokenizer(const std::string& path) {
   absl::StatusOr<Vocabulary> vocab = ReadLlama2cTokenizer(path);
@@ -148,9 +149,9 @@ TEST(TokenizerTest, KnownEncodings) {
 
 TEST(TokenizerTest, GgufVocabularyTokenizesLikeTok512) {
   const Vocabulary tok512 = LoadTokenizer(kTok512);
-  absl::StatusOr<std::unique_ptr<ModelFile>> gguf = ModelFile::Open(kStoriesGguf);
-  ASSERT_TRUE(gguf.ok()) << gguf.status();
-  const Vocabulary& vocab = (*gguf)->vocabulary();
+  std::unique_ptr<ModelFile> gguf = Open(kStoriesGguf);
+  ASSERT_NE(gguf, nullptr);
+  const Vocabulary& vocab = gguf->vocabulary();
   ASSERT_EQ(vocab.size(), tok512.size());
   // Pieces agree after U+2581 -> ' ', except the control pieces' spelling.
   for (int id = 3; id < vocab.size(); ++id) {
@@ -201,9 +202,9 @@ TEST(TokenizerTest, Llama2VocabularyLoadsAndRoundTrips) {
 
 TEST(TokenizerTest, Llama2VocabularyAgreesWithTheGgufCopy) {
   const Vocabulary vocab = LoadTokenizer(kLlamaTokenizer);
-  absl::StatusOr<std::unique_ptr<ModelFile>> gguf = ModelFile::Open(kTinyF16);
-  ASSERT_TRUE(gguf.ok()) << gguf.status();
-  const Tokenizer from_bin(vocab), from_gguf((*gguf)->vocabulary());
+  std::unique_ptr<ModelFile> gguf = Open(kSyntheticDir + "tiny-f16.gguf");
+  ASSERT_NE(gguf, nullptr);
+  const Tokenizer from_bin(vocab), from_gguf(gguf->vocabulary());
   for (const char* text : {"Once upon a time", "  two  spaces", "naïve café ☕", "x<0x41>y"}) {
     EXPECT_EQ(from_gguf.Encode(text, true), from_bin.Encode(text, true)) << text;
   }

@@ -76,10 +76,10 @@ using PieceIds = std::unordered_map<std::string, int>;
 // byte starts one; at most 4 bytes each), or one byte piece per byte when the codepoint is
 // not a piece.
 std::vector<int> InitialSymbols(const Vocabulary& vocabulary, const PieceIds& ids,
-                                std::string_view text) {
+                                std::string_view text, bool dummy_prefix) {
   std::vector<int> symbols;
   std::string prefixed;
-  if (!text.empty()) {
+  if (dummy_prefix && !text.empty()) {
     auto space = ids.find(" ");
     if (space != ids.end()) {
       symbols.push_back(space->second);
@@ -159,8 +159,20 @@ void MergeSymbols(const Vocabulary& vocabulary, const PieceIds& ids, std::vector
 std::vector<int> Tokenizer::Encode(std::string_view text, bool add_bos) const {
   std::vector<int> tokens;
   if (add_bos) tokens.push_back(vocabulary_.bos_id);
-  MergeSymbols(vocabulary_, ids_, InitialSymbols(vocabulary_, ids_, text), tokens);
+  MergeSymbols(vocabulary_, ids_, InitialSymbols(vocabulary_, ids_, text, true), tokens);
   return tokens;
+}
+
+std::vector<int> Tokenizer::EncodeContinuation(std::string_view text) const {
+  std::vector<int> tokens;
+  MergeSymbols(vocabulary_, ids_, InitialSymbols(vocabulary_, ids_, text, false), tokens);
+  return tokens;
+}
+
+std::optional<int> Tokenizer::FindPiece(const std::string& piece) const {
+  auto it = ids_.find(piece);
+  if (it == ids_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::string Tokenizer::Decode(int previous, int token) const {

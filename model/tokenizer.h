@@ -2,6 +2,7 @@
 #ifndef FABRIC_MODEL_TOKENIZER_H_
 #define FABRIC_MODEL_TOKENIZER_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -20,6 +21,10 @@ class Tokenizer {
   // text (SentencePiece's dummy prefix); characters missing from the vocabulary fall back to
   // byte pieces; then adjacent pieces merge greedily by best score.
   std::vector<int> Encode(std::string_view text, bool add_bos) const;
+  // Encodes text that continues earlier text: no BOS, no dummy prefix.
+  std::vector<int> EncodeContinuation(std::string_view text) const;
+  // The id of the piece spelled exactly `piece` (e.g. a chat template's special token).
+  std::optional<int> FindPiece(const std::string& piece) const;
 
   // The bytes token `token` contributes to the text after `previous`: control tokens give
   // nothing, byte pieces give their byte, and the leading space after BOS is dropped.

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "server/generate_command.h"
+#include "server/serve_command.h"
 #include "server/synth_command.h"
 
 namespace {
@@ -12,6 +13,7 @@ namespace {
 constexpr char kUsage[] =
     "usage: fabric <command> [flags]\n"
     "commands:\n"
+    "  serve      serve a model over OpenAI-compatible REST and gRPC\n"
     "  generate   generate text from a prompt on a mock card\n"
     "  synth      write a random-weight Llama GGUF of a named shape\n";
 
@@ -25,7 +27,9 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
   absl::Status status;
-  if (command == "generate") {
+  if (command == "serve") {
+    status = fabric::RunServeCommand(args);
+  } else if (command == "generate") {
     status = fabric::RunGenerateCommand(args);
   } else if (command == "synth") {
     status = fabric::RunSynthCommand(args);

@@ -1,0 +1,204 @@
+#include "server/fabric_server.h"
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "common/metrics.h"
+#include "common/status_macros.h"
+#include "device/device_worker.h"
+#include "device/mock/mock_device.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/server_builder.h"
+#include "model/llama_program.h"
+#include "model/model_file.h"
+#include "model/tokenizer.h"
+#include "scheduler/engine.h"
+#include "scheduler/serving_metrics.h"
+#include "server/grpc_service.h"
+#include "server/http/http_server.h"
+#include "server/inference_service.h"
+#include "server/rest_api.h"
+
+namespace fabric {
+
+// Members are declared in start-up order, so they are destroyed in reverse: endpoints first,
+// then the scheduler, then the programs and the cards they use.
+class ServerParts {
+ public:
+  v1::ClusterConfig config;
+  MetricsRegistry metrics;
+  std::unique_ptr<ModelFile> model;
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::vector<std::unique_ptr<DeviceWorker>> cards;
+  std::vector<std::unique_ptr<LlamaProgram>> programs;
+  std::unique_ptr<ServingMetrics> serving_metrics;
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<InferenceService> service;
+  std::unique_ptr<RestApi> rest;
+  std::unique_ptr<GrpcInferenceService> grpc_service;
+  std::unique_ptr<HttpServer> http;
+  std::unique_ptr<grpc::Server> grpc;
+  int grpc_port = 0;
+  absl::Mutex shutdown_mu;
+  bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
+
+  ~ServerParts() {
+    if (grpc) grpc->Shutdown(std::chrono::system_clock::now());
+    if (http) http->Shutdown();
+  }
+};
+
+namespace {
+
+absl::StatusOr<std::unique_ptr<DeviceWorker>> OpenCard(const v1::CardConfig& card) {
+  if (card.kind() == "xrt") {
+    return absl::UnimplementedError(absl::StrCat(
+        "card ", card.id(), ": kind xrt is not supported by this build yet; use kind: mock"));
+  }
+  MockDeviceOptions options;
+  options.name = card.id();
+  options.memory_bytes = card.memory_bytes();
+  options.compute_units = std::max(card.compute_units(), 1);
+  ASSIGN_OR_RETURN(std::unique_ptr<MockDevice> device, MockDevice::Create(options));
+  return std::make_unique<DeviceWorker>(std::move(device));
+}
+
+// Card memory and busy time are polled when /metrics is scraped.
+void ExportCardMetrics(ServerParts& parts) {
+  struct CardGauges {
+    DeviceWorker* card;
+    std::vector<prometheus::Gauge*> memory;  // by MemoryKind
+    prometheus::Counter* busy;
+    double busy_reported = 0;
+  };
+  auto gauges = std::make_shared<std::vector<CardGauges>>();
+  for (auto& card : parts.cards) {
+    CardGauges g{card.get(), {}, nullptr};
+    for (MemoryKind kind : kAllMemoryKinds) {
+      g.memory.push_back(&parts.metrics.Gauge(
+          "fabric_device_memory_used_bytes", "Card memory in use, by what it holds.",
+          {{"device", card->info().name}, {"kind", std::string(MemoryKindName(kind))}}));
+    }
+    g.busy = &parts.metrics.Counter("fabric_device_busy_seconds_total",
+                                    "Time the card's kernels were running.",
+                                    {{"device", card->info().name}});
+    gauges->push_back(std::move(g));
+  }
+  parts.metrics.AddCollectHook([gauges] {
+    for (CardGauges& g : *gauges) {
+      const DeviceStats stats = g.card->stats();
+      for (MemoryKind kind : kAllMemoryKinds) {
+        g.memory[static_cast<int>(kind)]->Set(static_cast<double>(stats.memory_used(kind)));
+      }
+      g.busy->Increment(stats.busy_seconds - g.busy_reported);
+      g.busy_reported = stats.busy_seconds;
+    }
+  });
+}
+
+absl::Status StartEndpoints(ServerParts& parts) {
+  const v1::ServerConfig& server = parts.config.server();
+  const absl::Duration timeout = absl::Seconds(server.request_timeout_seconds());
+  parts.rest = std::make_unique<RestApi>(*parts.service, parts.metrics, timeout);
+  RestApi* rest = parts.rest.get();
+  ASSIGN_OR_RETURN(parts.http,
+                   HttpServer::Start(server.host(), server.http_port(),
+                                     [rest](HttpRequest request,
+                                            std::shared_ptr<HttpResponder> responder) {
+                                       rest->Handle(std::move(request), std::move(responder));
+                                     }));
+  parts.grpc_service = std::make_unique<GrpcInferenceService>(*parts.service, timeout);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  const std::string address = absl::StrCat(server.host(), ":", server.grpc_port());
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &parts.grpc_port);
+  builder.RegisterService(parts.grpc_service.get());
+  parts.grpc = builder.BuildAndStart();
+  if (parts.grpc == nullptr || parts.grpc_port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot serve gRPC on ", address,
+                                               " (is the port in use?)"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<FabricServer>> FabricServer::Start(
+    const v1::ClusterConfig& config) {
+  auto parts = std::make_unique<ServerParts>();
+  parts->config = config;
+  const v1::ServedModelConfig& m = config.model();
+  ASSIGN_OR_RETURN(parts->model, ModelFile::Open(m.path(), m.tokenizer()));
+  parts->tokenizer = std::make_unique<Tokenizer>(parts->model->vocabulary());
+  ProgramOptions options;
+  options.max_batch_tokens = m.max_batch_tokens();
+  options.max_sequences = m.max_sequences();
+  options.kv_block_size = m.kv_block_size();
+  options.kv_blocks = m.kv_blocks();
+  std::vector<LlamaProgram*> replicas;
+  for (const v1::CardConfig& card : config.cards()) {
+    ASSIGN_OR_RETURN(std::unique_ptr<DeviceWorker> worker, OpenCard(card));
+    absl::StatusOr<std::unique_ptr<LlamaProgram>> program =
+        LlamaProgram::Create(*parts->model, *worker, options);
+    if (!program.ok()) {
+      return absl::Status(program.status().code(),
+                          absl::StrCat("card ", card.id(), ": ", program.status().message()));
+    }
+    replicas.push_back(program->get());
+    parts->cards.push_back(std::move(worker));
+    parts->programs.push_back(*std::move(program));
+  }
+  parts->serving_metrics = std::make_unique<ServingMetrics>(parts->metrics);
+  EngineOptions engine_options;
+  engine_options.max_waiting_requests = config.server().max_waiting_requests();
+  parts->engine = std::make_unique<Engine>(replicas, *parts->tokenizer, engine_options,
+                                           parts->serving_metrics.get());
+  ServedModelInfo info;
+  info.id = m.name();
+  info.created = absl::ToUnixSeconds(absl::Now());
+  info.context_length = parts->model->config().context_length;
+  info.chat_format = DetectChatFormat(parts->model->chat_template());
+  ServerParts* raw = parts.get();
+  parts->service = std::make_unique<InferenceService>(info, *parts->engine, *parts->tokenizer,
+                                                      [raw] {
+                                                        absl::MutexLock lock(&raw->shutdown_mu);
+                                                        return !raw->shut_down;
+                                                      });
+  ExportCardMetrics(*parts);
+  RETURN_IF_ERROR(StartEndpoints(*parts));
+  return std::unique_ptr<FabricServer>(new FabricServer(std::move(parts)));
+}
+
+FabricServer::FabricServer(std::unique_ptr<ServerParts> parts) : parts_(std::move(parts)) {}
+
+FabricServer::~FabricServer() { Shutdown(); }
+
+int FabricServer::http_port() const { return parts_->http->port(); }
+int FabricServer::grpc_port() const { return parts_->grpc_port; }
+const std::string& FabricServer::model_id() const { return parts_->service->model().id; }
+
+void FabricServer::Shutdown() {
+  {
+    absl::MutexLock lock(&parts_->shutdown_mu);
+    if (parts_->shut_down) return;
+    parts_->shut_down = true;  // /ready turns 503 while draining
+  }
+  const absl::Duration drain = absl::Seconds(parts_->config.server().drain_timeout_seconds());
+  parts_->http->StopAccepting();
+  // gRPC stops taking calls at once and cancels what is still running at the deadline.
+  std::thread grpc_shutdown([this, drain] {
+    parts_->grpc->Shutdown(absl::ToChronoTime(absl::Now() + drain));
+  });
+  parts_->engine->Drain(drain);
+  grpc_shutdown.join();
+  // Let the last responses leave the event loop before connections are closed.
+  const absl::Time flush_deadline = absl::Now() + absl::Seconds(1);
+  while (parts_->http->open_connections() > 0 && absl::Now() < flush_deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  parts_->http->Shutdown();
+}
+
+}  // namespace fabric

@@ -1,0 +1,84 @@
+#include "server/serve_command.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "common/cli_args.h"
+#include "common/status_macros.h"
+#include "server/config/config_loader.h"
+#include "server/config/config_validation.h"
+#include "server/fabric_server.h"
+
+namespace fabric {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: fabric serve [--config FILE] [--model FILE] [--tokenizer FILE] [--host HOST]\n"
+    "                    [--http-port N] [--grpc-port N]\n"
+    "Without --config, serves --model on one mock card. Flags override the config file.\n"
+    "Port 0 picks a free port.";
+
+// The config file (or an empty config), with flags on top.
+absl::StatusOr<v1::ClusterConfig> BuildConfig(const CliArgs& flags) {
+  v1::ClusterConfig config;
+  if (flags.Has("config")) {
+    ASSIGN_OR_RETURN(config, LoadClusterConfig(flags.GetString("config")));
+  } else if (!flags.Has("model")) {
+    return absl::InvalidArgumentError(absl::StrCat("--model or --config is required\n", kUsage));
+  }
+  if (flags.Has("model")) {
+    config.mutable_model()->set_path(flags.GetString("model"));
+    config.mutable_model()->clear_name();  // named after the file given
+  }
+  if (flags.Has("tokenizer")) config.mutable_model()->set_tokenizer(flags.GetString("tokenizer"));
+  if (flags.Has("host")) config.mutable_server()->set_host(flags.GetString("host"));
+  ApplyDefaults(&config);
+  // Ports from flags go in after the defaults, so that 0 (pick a free port) survives.
+  ASSIGN_OR_RETURN(const int http_port, flags.GetInt("http-port", config.server().http_port()));
+  ASSIGN_OR_RETURN(const int grpc_port, flags.GetInt("grpc-port", config.server().grpc_port()));
+  config.mutable_server()->set_http_port(http_port);
+  config.mutable_server()->set_grpc_port(grpc_port);
+  RETURN_IF_ERROR(ValidateClusterConfig(config));
+  return config;
+}
+
+}  // namespace
+
+absl::Status RunServeCommand(const std::vector<std::string>& args) {
+  auto parsed = CliArgs::Parse(
+      args, {"config", "model", "tokenizer", "host", "http-port", "grpc-port"});
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(parsed.status().message(), "\n", kUsage));
+  }
+  ASSIGN_OR_RETURN(v1::ClusterConfig config, BuildConfig(*parsed));
+
+  // Every thread the server starts inherits this mask, so SIGTERM and SIGINT reach only the
+  // sigwait below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  ASSIGN_OR_RETURN(std::unique_ptr<FabricServer> server, FabricServer::Start(config));
+  std::printf("fabric: serving model '%s' on %d card(s)\n", server->model_id().c_str(),
+              config.cards_size());
+  std::printf("fabric: REST http://%s:%d  gRPC %s:%d\n", config.server().host().c_str(),
+              server->http_port(), config.server().host().c_str(), server->grpc_port());
+  std::fflush(stdout);
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  std::printf("fabric: %s received, draining (up to %.0f s)\n",
+              signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
+              config.server().drain_timeout_seconds());
+  std::fflush(stdout);
+  server->Shutdown();
+  std::printf("fabric: stopped\n");
+  return absl::OkStatus();
+}
+
+}  // namespace fabric

@@ -1,9 +1,7 @@
 # Two entry points for a fresh Debian 12 machine: `make run` and `make test`.
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
-MODEL ?= models/stories260K/stories260K.bin
-TOKENIZER ?= models/stories260K/tok512.bin
-PROMPT ?= Once upon a time
+CONFIG ?= deploy/configs/two-mock-cards.yaml
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
 .PHONY: deps build run test clean
@@ -17,9 +15,9 @@ $(BUILD_DIR)/build.ninja:
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# Serves the bundled model on two mock cards: REST on 127.0.0.1:8080, gRPC on :50051.
 run: build
-	$(BUILD_DIR)/fabric generate --model $(MODEL) --tokenizer $(TOKENIZER) \
-		--prompt "$(PROMPT)" --max-tokens 256
+	$(BUILD_DIR)/fabric serve --config $(CONFIG)
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)

@@ -35,13 +35,19 @@ absl::StatusOr<v1::ClusterConfig> BuildConfig(const CliArgs& flags) {
   }
   if (flags.Has("tokenizer")) config.mutable_model()->set_tokenizer(flags.GetString("tokenizer"));
   if (flags.Has("host")) config.mutable_server()->set_host(flags.GetString("host"));
+  if (flags.Has("http-port")) {
+    ASSIGN_OR_RETURN(const int port, flags.GetInt("http-port", 0));
+    config.mutable_server()->set_http_port(port);
+  }
+  if (flags.Has("grpc-port")) {
+    ASSIGN_OR_RETURN(const int port, flags.GetInt("grpc-port", 0));
+    config.mutable_server()->set_grpc_port(port);
+  }
   ApplyDefaults(&config);
-  // Ports from flags go in after the defaults, so that 0 (pick a free port) survives.
-  ASSIGN_OR_RETURN(const int http_port, flags.GetInt("http-port", config.server().http_port()));
-  ASSIGN_OR_RETURN(const int grpc_port, flags.GetInt("grpc-port", config.server().grpc_port()));
-  config.mutable_server()->set_http_port(http_port);
-  config.mutable_server()->set_grpc_port(grpc_port);
-  RETURN_IF_ERROR(ValidateClusterConfig(config));
+  if (absl::Status valid = ValidateClusterConfig(config); !valid.ok()) {
+    const std::string source = flags.Has("config") ? flags.GetString("config") : "flags";
+    return absl::InvalidArgumentError(absl::StrCat(source, ": ", valid.message()));
+  }
   return config;
 }
 

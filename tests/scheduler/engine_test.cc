@@ -1,6 +1,7 @@
 // The scheduler on real mock cards with the bundled model.
 #include "scheduler/engine.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -161,6 +162,27 @@ TEST_F(EngineTest, MaxTokensEndsWithLength) {
   EXPECT_EQ(collector->tokens().size(), 5u);
   EXPECT_EQ(collector->finish().reason, FinishReason::kLength);
   EXPECT_EQ(collector->text(), ", there was a little");
+}
+
+TEST_F(EngineTest, FrequencyPenaltyDiscouragesRepeats) {
+  StartEngine(1, {});
+  auto repeats = [](const std::vector<int>& tokens) {
+    std::map<int, int> counts;
+    int repeated = 0;
+    for (int token : tokens) repeated += counts[token]++ > 0;
+    return repeated;
+  };
+  auto plain = std::make_shared<Collector>();
+  ASSERT_TRUE(engine_->Submit(Greedy("Once upon a time", 80), plain).ok());
+  GenerationRequest penalized = Greedy("Once upon a time", 80);
+  penalized.frequency_penalty = 2.0f;
+  penalized.presence_penalty = 1.0f;
+  auto fresh = std::make_shared<Collector>();
+  ASSERT_TRUE(engine_->Submit(penalized, fresh).ok());
+  plain->Wait();
+  fresh->Wait();
+  EXPECT_NE(fresh->tokens(), plain->tokens());
+  EXPECT_LT(repeats(fresh->tokens()), repeats(plain->tokens()));
 }
 
 TEST_F(EngineTest, LogprobsDescribeTheChosenToken) {

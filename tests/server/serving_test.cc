@@ -200,6 +200,12 @@ TEST_F(ServingTest, StopSequencesAndSeedsAndChoices) {
   EXPECT_EQ(a["usage"]["completion_tokens"], 60);
 }
 
+TEST_F(ServingTest, EchoPrependsThePrompt) {
+  const std::string plain = Completion("Lily and Tom", 8)["choices"][0]["text"];
+  EXPECT_EQ(Completion("Lily and Tom", 8, {{"echo", true}})["choices"][0]["text"],
+            "Lily and Tom" + plain);
+}
+
 TEST_F(ServingTest, LogprobsAndTokenPrompts) {
   json response = Completion("Once upon a time", 3, {{"logprobs", 2}});
   const json& logprobs = response["choices"][0]["logprobs"];

@@ -243,7 +243,7 @@ bool Engine::Emit(Sequence& seq, std::span<float> logits) {
   const int previous = seq.tokens.back();
   seq.tokens.push_back(token);
   seq.logits.Count(token);
-  output.text = seq.stop.Add(tokenizer_.Decode(previous, token));
+  output.text = seq.stop.Add(seq.utf8.Add(tokenizer_.Decode(previous, token)));
 
   const absl::Time now = absl::Now();
   if (metrics_) {
@@ -275,7 +275,8 @@ void Engine::Finish(Sequence& seq, FinishReason reason, absl::Status status) {
   FinishInfo info;
   info.reason = reason;
   info.status = std::move(status);
-  info.text = seq.stop.Flush();
+  info.text = seq.stop.Add(seq.utf8.Flush());
+  info.text += seq.stop.Flush();
   info.prompt_tokens = seq.prompt_len;
   info.completion_tokens = seq.generated();
   if (metrics_) {

@@ -11,6 +11,7 @@
 #include "scheduler/logits_processor.h"
 #include "scheduler/request.h"
 #include "scheduler/stop_matcher.h"
+#include "scheduler/utf8_stream.h"
 
 namespace fabric {
 
@@ -34,6 +35,7 @@ struct Sequence {
   int processed = 0;        // tokens whose keys and values are in the cache
   std::vector<int> blocks;  // KV-cache block table
   Sampler sampler;
+  Utf8Stream utf8;  // token bytes -> whole characters, before stop matching
   StopMatcher stop;
   LogitsProcessor logits;
   GenerationRequest request;

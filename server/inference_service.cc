@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "scheduler/utf8_stream.h"
 
 namespace fabric {
 namespace {
@@ -181,7 +182,9 @@ std::vector<int> InferenceService::EncodeChat(const std::vector<ChatTurn>& turns
   return fabric::EncodeChat(model_.chat_format, turns, tokenizer_);
 }
 
-std::string InferenceService::TokenText(int token) const { return tokenizer_.Decode(-1, token); }
+std::string InferenceService::TokenText(int token) const {
+  return SanitizeUtf8(tokenizer_.Decode(-1, token));
+}
 
 absl::StatusOr<std::shared_ptr<CallHandle>> InferenceService::Complete(
     CompletionCall call, std::shared_ptr<CompletionSink> sink) {

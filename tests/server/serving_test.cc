@@ -18,6 +18,7 @@
 #include "model/model_file.h"
 #include "nlohmann/json.hpp"
 #include "server/config/config_validation.h"
+#include "scheduler/utf8_stream.h"
 #include "server/fabric_server.h"
 #include "tests/server/http_client.h"
 
@@ -198,6 +199,24 @@ TEST_F(ServingTest, StopSequencesAndSeedsAndChoices) {
   for (int i = 0; i < 3; ++i) EXPECT_EQ(a["choices"][i]["text"], b["choices"][i]["text"]);
   EXPECT_NE(a["choices"][0]["text"], a["choices"][1]["text"]);
   EXPECT_EQ(a["usage"]["completion_tokens"], 60);
+}
+
+TEST_F(ServingTest, TextStaysValidUtf8WhenTokensSplitCharacters) {
+  // llama2.c's golden run of this prompt emits lone bytes 0xC3 and 0xAF (half characters).
+  const std::string prompt = "Zo\xC3\xAB said na\xC3\xAFve things";
+  json response = Completion(prompt, 40, {{"logprobs", 1}});
+  const std::string text = response["choices"][0]["text"];
+  EXPECT_EQ(text, SanitizeUtf8(text));
+  EXPECT_EQ(text, SanitizeUtf8(GenerateReference(prompt, 40)));
+  bool done = false;
+  std::vector<json> events = StreamEvents(
+      "/v1/completions",
+      {{"model", "stories260K"}, {"prompt", prompt}, {"max_tokens", 40}, {"temperature", 0},
+       {"stream", true}},
+      &done);
+  std::string streamed;
+  for (const json& event : events) streamed += event["choices"][0]["text"].get<std::string>();
+  EXPECT_EQ(streamed, text);
 }
 
 TEST_F(ServingTest, EchoPrependsThePrompt) {

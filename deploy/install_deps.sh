@@ -9,7 +9,13 @@ packages=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   prometheus-cpp-dev libyaml-cpp-dev nlohmann-json3-dev libevent-dev
   libcurl4-openssl-dev
+  # End-to-end tests (tests/e2e): a real Prometheus and promtool, Debian's grpcio for Python,
+  # and curl; nodejs and npm are added below only when `node` / `npm` are missing, since they
+  # may come from elsewhere.
+  prometheus python3-grpcio python3-protobuf curl
 )
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -18,15 +24,22 @@ for pkg in "${packages[@]}"; do
   fi
 done
 
-if ((${#missing[@]} == 0)); then
-  exit 0
+if ((${#missing[@]} > 0)); then
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then
+    sudo="sudo"
+  fi
+  echo "install_deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-sudo=""
-if [[ $(id -u) -ne 0 ]]; then
-  sudo="sudo"
+# The OpenAI Node client the end-to-end tests use, at the version package-lock.json pins;
+# taken from npm's cache when it is there.
+e2e="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/e2e"
+if [[ ! -d "$e2e/node_modules" || "$e2e/package-lock.json" -nt "$e2e/node_modules" ]]; then
+  echo "install_deps: npm ci in tests/e2e"
+  npm ci --prefix "$e2e" --no-audit --no-fund --prefer-offline
+  touch "$e2e/node_modules"
 fi
-echo "install_deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -19,7 +19,16 @@ DeviceWorker::~DeviceWorker() {
 
 void DeviceWorker::Enqueue(Command command) {
   absl::MutexLock lock(&mu_);
-  queue_.push_back(std::move(command));
+  queue_.push_back({std::move(command), nullptr});
+}
+
+void DeviceWorker::Signal(std::shared_ptr<Fence> fence) {
+  absl::MutexLock lock(&mu_);
+  queue_.push_back({nullptr, std::move(fence)});
+}
+
+void DeviceWorker::WaitFor(std::shared_ptr<Fence> fence) {
+  Enqueue([this, fence = std::move(fence)](Device&) { return fence->Wait(launch_timeout_); });
 }
 
 absl::Status DeviceWorker::Sync() {
@@ -31,7 +40,7 @@ absl::Status DeviceWorker::Sync() {
 
 void DeviceWorker::Loop() {
   for (;;) {
-    Command command;
+    Entry entry;
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -39,12 +48,16 @@ void DeviceWorker::Loop() {
       };
       mu_.Await(absl::Condition(&ready));
       if (queue_.empty()) return;  // stopping with nothing left to run
-      command = std::move(queue_.front());
+      entry = std::move(queue_.front());
       queue_.pop_front();
+      if (entry.signal != nullptr) {
+        entry.signal->Signal(first_error_.ok());
+        continue;
+      }
       if (!first_error_.ok()) continue;  // skip: an earlier command of this batch failed
       busy_ = true;
     }
-    absl::Status status = command(*device_);
+    absl::Status status = entry.command(*device_);
     absl::MutexLock lock(&mu_);
     busy_ = false;
     if (!status.ok() && first_error_.ok()) first_error_ = std::move(status);

@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "device/device.h"
+#include "device/fence.h"
 
 namespace fabric {
 
@@ -38,6 +39,11 @@ class DeviceWorker {
   DeviceStats stats() const { return device_->stats(); }
 
   void Enqueue(Command command);
+  // Signals `fence` when the commands before it have run, or have been skipped after a
+  // failure (then it is poisoned): cards waiting on this one never hang.
+  void Signal(std::shared_ptr<Fence> fence);
+  // Holds this card's queue until `fence` is signalled (bounded by the launch timeout).
+  void WaitFor(std::shared_ptr<Fence> fence);
   // Waits until every command enqueued so far has run; returns and clears the first error.
   absl::Status Sync();
 
@@ -58,7 +64,11 @@ class DeviceWorker {
   std::unique_ptr<Device> device_;
   const absl::Duration launch_timeout_;
   absl::Mutex mu_;
-  std::deque<Command> queue_ ABSL_GUARDED_BY(mu_);
+  struct Entry {
+    Command command;                   // skipped after a failure
+    std::shared_ptr<Fence> signal;     // or: a fence to signal whatever happened
+  };
+  std::deque<Entry> queue_ ABSL_GUARDED_BY(mu_);
   bool busy_ ABSL_GUARDED_BY(mu_) = false;  // a command is running
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status first_error_ ABSL_GUARDED_BY(mu_);

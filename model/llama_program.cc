@@ -1,30 +1,36 @@
 #include "model/llama_program.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "kernels/formats.h"
+#include "device/fence.h"
 #include "kernels/kernel_signatures.h"
+#include "model/card_weights.h"
 
 namespace fabric {
 namespace {
 
-template <typename T>
-std::vector<uint8_t> AsBytes(const std::vector<T>& values) {
-  std::vector<uint8_t> bytes(values.size() * sizeof(T));
-  std::memcpy(bytes.data(), values.data(), bytes.size());
-  return bytes;
-}
-
-size_t Q8Bytes(int64_t elements) { return elements / kQ8BlockSize * sizeof(BlockQ8_0); }
+// One all-reduce point of one micro-batch in one stage: each rank's partial, and the fence
+// they all meet at.
+struct Reduction {
+  std::shared_ptr<Fence> fence;
+  std::vector<HostFloats> partials;
+};
 
 }  // namespace
 
+LlamaProgram::LlamaProgram(const ModelConfig& config, ProgramOptions options, ShardPlan plan)
+    : config_(config), options_(options), plan_(std::move(plan)) {}
+
 absl::StatusOr<std::unique_ptr<LlamaProgram>> LlamaProgram::Create(const ModelFile& model,
-                                                                   DeviceWorker& worker,
+                                                                   DeviceWorker& card,
                                                                    ProgramOptions options) {
+  return Create(model, std::vector<DeviceWorker*>{&card}, options);
+}
+
+absl::StatusOr<std::unique_ptr<LlamaProgram>> LlamaProgram::Create(
+    const ModelFile& model, std::vector<DeviceWorker*> cards, ProgramOptions options) {
   const ModelConfig& config = model.config();
   if (config.context_length > kMaxAttentionContext) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -34,58 +40,43 @@ absl::StatusOr<std::unique_ptr<LlamaProgram>> LlamaProgram::Create(const ModelFi
   if (options.max_batch_tokens < 1 || options.max_sequences < 1 || options.kv_block_size < 1) {
     return absl::InvalidArgumentError("batch limits and KV block size must be positive");
   }
-  auto program = std::unique_ptr<LlamaProgram>(new LlamaProgram(config, options, worker));
-  ASSIGN_OR_RETURN(program->weights_, UploadWeights(model, worker));
-  RETURN_IF_ERROR(program->AllocateBuffers());
+  const int tp = options.tensor_parallel, pp = options.pipeline_parallel;
+  ASSIGN_OR_RETURN(ShardPlan plan, PlanShards(config, tp, pp, ColumnAlignment(model)));
+  if (static_cast<int>(cards.size()) != tp * pp) {
+    return absl::InvalidArgumentError(absl::StrCat("tensor_parallel ", tp, " x pipeline_parallel ",
+                                                   pp, " needs ", tp * pp, " cards, not ",
+                                                   cards.size()));
+  }
+  auto program = std::unique_ptr<LlamaProgram>(new LlamaProgram(config, options, plan));
+  StepShape& shape = program->shape_;
+  shape.max_tokens = options.max_batch_tokens;
+  shape.max_sequences = options.max_sequences;
+  shape.max_logits = std::min(options.max_batch_tokens, options.max_sequences);
+  shape.block_size = options.kv_block_size;
+  shape.max_blocks_per_sequence =
+      (config.context_length + options.kv_block_size - 1) / options.kv_block_size;
+  const int blocks = options.kv_blocks > 0 ? options.kv_blocks
+                                           : shape.max_blocks_per_sequence * options.max_sequences;
+  shape.kv_rows = blocks * options.kv_block_size;
+  for (size_t i = 0; i < cards.size(); ++i) {
+    const CardShard& shard = plan.cards[i];
+    absl::StatusOr<std::unique_ptr<CardProgram>> card =
+        CardProgram::Create(model, shard, tp, shape, *cards[i]);
+    if (!card.ok()) {
+      const double weights_mib = ShardWeightBytes(model, shard) / double(1 << 20);
+      return absl::Status(
+          card.status().code(),
+          absl::StrCat("stage ", shard.stage, " rank ", shard.rank, " (", weights_mib,
+                       " MiB of weights): ", card.status().message(),
+                       card.status().code() == absl::StatusCode::kResourceExhausted
+                           ? "; give the card more memory, or split the model over more cards "
+                             "(tensor_parallel, pipeline_parallel), or fewer KV blocks"
+                           : ""));
+    }
+    program->cards_.push_back(*std::move(card));
+    program->traffic_.push_back(std::make_unique<CardTraffic>());
+  }
   return program;
-}
-
-absl::Status LlamaProgram::AllocateBuffers() {
-  const int64_t t = options_.max_batch_tokens;
-  const int64_t dim = config_.dim, hidden = config_.hidden_dim, kv_dim = config_.kv_dim();
-  const int64_t logits_rows = std::min(options_.max_batch_tokens, options_.max_sequences);
-  max_blocks_per_sequence_ =
-      (config_.context_length + options_.kv_block_size - 1) / options_.kv_block_size;
-  const int64_t blocks = options_.kv_blocks > 0
-                             ? options_.kv_blocks
-                             : int64_t{max_blocks_per_sequence_} * options_.max_sequences;
-  kv_rows_ = static_cast<int>(blocks * options_.kv_block_size);
-
-  auto allocate = [&](int64_t bytes, MemoryKind kind) {
-    return worker_.Allocate(static_cast<size_t>(bytes), "", kind);
-  };
-  constexpr MemoryKind kAct = MemoryKind::kActivations;
-  constexpr int64_t f = sizeof(float), i = sizeof(int32_t);
-  // Q8_0 copies exist only for widths that are whole blocks; other widths keep F32 weights.
-  auto q8 = [](int64_t rows, int64_t width) { return rows * std::max<int64_t>(Q8Bytes(width), 1); };
-  ASSIGN_OR_RETURN(act_.x, allocate(t * dim * f, kAct));
-  ASSIGN_OR_RETURN(act_.normed, allocate(t * dim * f, kAct));
-  ASSIGN_OR_RETURN(act_.normed_q8, allocate(q8(t, dim), kAct));
-  ASSIGN_OR_RETURN(act_.q, allocate(t * dim * f, kAct));
-  ASSIGN_OR_RETURN(act_.k, allocate(t * kv_dim * f, kAct));
-  ASSIGN_OR_RETURN(act_.v, allocate(t * kv_dim * f, kAct));
-  ASSIGN_OR_RETURN(act_.attended, allocate(t * dim * f, kAct));
-  ASSIGN_OR_RETURN(act_.attended_q8, allocate(q8(t, dim), kAct));
-  ASSIGN_OR_RETURN(act_.projected, allocate(t * dim * f, kAct));
-  ASSIGN_OR_RETURN(act_.gate, allocate(t * hidden * f, kAct));
-  ASSIGN_OR_RETURN(act_.up, allocate(t * hidden * f, kAct));
-  ASSIGN_OR_RETURN(act_.hidden, allocate(t * hidden * f, kAct));
-  ASSIGN_OR_RETURN(act_.hidden_q8, allocate(q8(t, hidden), kAct));
-  ASSIGN_OR_RETURN(act_.logits_in, allocate(logits_rows * dim * f, kAct));
-  ASSIGN_OR_RETURN(act_.logits_in_normed, allocate(logits_rows * dim * f, kAct));
-  ASSIGN_OR_RETURN(act_.logits_in_q8, allocate(q8(logits_rows, dim), kAct));
-  ASSIGN_OR_RETURN(act_.logits, allocate(logits_rows * config_.vocab_size * f, kAct));
-  ASSIGN_OR_RETURN(act_.tokens, allocate(t * i, kAct));
-  ASSIGN_OR_RETURN(act_.positions, allocate(t * i, kAct));
-  ASSIGN_OR_RETURN(act_.sequences, allocate(t * i, kAct));
-  ASSIGN_OR_RETURN(act_.slots, allocate(t * i, kAct));
-  ASSIGN_OR_RETURN(act_.block_tables,
-                   allocate(int64_t{options_.max_sequences} * max_blocks_per_sequence_ * i, kAct));
-  ASSIGN_OR_RETURN(act_.logit_rows, allocate(logits_rows * i, kAct));
-  const int64_t cache_bytes = int64_t{config_.n_layers} * kv_rows_ * kv_dim * f;
-  ASSIGN_OR_RETURN(k_cache_, allocate(cache_bytes, MemoryKind::kKvCache));
-  ASSIGN_OR_RETURN(v_cache_, allocate(cache_bytes, MemoryKind::kKvCache));
-  return absl::OkStatus();
 }
 
 absl::Status LlamaProgram::CheckBatch(const Batch& batch) const {
@@ -103,7 +94,7 @@ absl::Status LlamaProgram::CheckBatch(const Batch& batch) const {
     return absl::InvalidArgumentError(absl::StrCat("a step carries at most ",
                                                    options_.max_sequences, " sequences"));
   }
-  if (static_cast<int>(batch.logit_tokens.size()) > std::min(n, options_.max_sequences)) {
+  if (static_cast<int>(batch.logit_tokens.size()) > shape_.max_logits) {
     return absl::InvalidArgumentError("too many logit rows requested in one step");
   }
   for (int t = 0; t < n; ++t) {
@@ -120,8 +111,7 @@ absl::Status LlamaProgram::CheckBatch(const Batch& batch) const {
     }
     const std::vector<int>& table = batch.block_tables[seq];
     const size_t block = position / options_.kv_block_size;
-    if (block >= table.size() || table[block] < 0 ||
-        table[block] >= kv_rows_ / options_.kv_block_size) {
+    if (block >= table.size() || table[block] < 0 || table[block] >= kv_blocks()) {
       return absl::InvalidArgumentError(
           absl::StrCat("position ", position, " of sequence ", seq, " has no KV-cache block"));
     }
@@ -132,132 +122,131 @@ absl::Status LlamaProgram::CheckBatch(const Batch& batch) const {
   return absl::OkStatus();
 }
 
-void LlamaProgram::UploadBatch(const Batch& batch) {
-  std::vector<int> slots(batch.size());
-  for (int t = 0; t < batch.size(); ++t) {
-    const std::vector<int>& table = batch.block_tables[batch.sequences[t]];
-    const int position = batch.positions[t];
-    slots[t] = table[position / options_.kv_block_size] * options_.kv_block_size +
-               position % options_.kv_block_size;
-  }
-  std::vector<int> tables(batch.block_tables.size() * max_blocks_per_sequence_, 0);
-  for (size_t s = 0; s < batch.block_tables.size(); ++s) {
-    const std::vector<int>& table = batch.block_tables[s];
-    const size_t used = std::min<size_t>(table.size(), max_blocks_per_sequence_);
-    std::copy_n(table.begin(), used, tables.begin() + s * max_blocks_per_sequence_);
-  }
-  worker_.Write(act_.tokens, 0, AsBytes(batch.tokens));
-  worker_.Write(act_.positions, 0, AsBytes(batch.positions));
-  worker_.Write(act_.sequences, 0, AsBytes(batch.sequences));
-  worker_.Write(act_.slots, 0, AsBytes(slots));
-  worker_.Write(act_.block_tables, 0, AsBytes(tables));
-  if (!batch.logit_tokens.empty()) {
-    worker_.Write(act_.logit_rows, 0, AsBytes(batch.logit_tokens));
-  }
-}
-
-void LlamaProgram::Launch(const char* kernel, std::vector<KernelArg> args) {
-  worker_.Launch(kernel, std::move(args));
-}
-
-void LlamaProgram::Product(const CardTensor& w, Input& in, BufferId out, int n_tokens) {
-  const int32_t n = n_tokens, n_in = w.row_len, n_out = w.rows;
-  if (w.type == TensorType::kQ8_0) {
-    if (!in.quantized) {
-      Launch("quantize_q8_0", {BufferRef{in.f32}, BufferRef{in.q8}, n_in, 0, n});
-      in.quantized = true;
+std::vector<Batch> LlamaProgram::MicroBatches(const Batch& batch, int parts,
+                                              PendingStep& pending) const {
+  // Token ranges that start where a sequence starts, each about 1/parts of the tokens.
+  std::vector<std::pair<int, int>> ranges;
+  const int n = batch.size(), target = (n + parts - 1) / parts;
+  int begin = 0;
+  for (int t = 1; t <= n; ++t) {
+    const bool boundary = t == n || batch.sequences[t] != batch.sequences[t - 1];
+    if (boundary && (t - begin >= target || t == n)) {
+      ranges.emplace_back(begin, t);
+      begin = t;
     }
-    if (n_tokens == 1) {
-      Launch("matvec_q8_0", {BufferRef{w.buffer}, BufferRef{in.q8}, BufferRef{out}, n_in, 0,
-                             n_out});
-    } else {
-      Launch("matmul_q8_0", {BufferRef{w.buffer}, BufferRef{in.q8}, BufferRef{out}, n, n_in,
-                             n_out, 0, n_out});
-    }
-  } else if (n_tokens == 1) {
-    Launch("matvec_f32", {BufferRef{w.buffer}, BufferRef{in.f32}, BufferRef{out}, n_in, 0,
-                          n_out});
-  } else {
-    Launch("matmul_f32", {BufferRef{w.buffer}, BufferRef{in.f32}, BufferRef{out}, n, n_in,
-                          n_out, 0, n_out});
   }
+  std::vector<Batch> micro(ranges.size());
+  pending.rows.assign(batch.logit_tokens.size(), {0, 0});
+  for (size_t m = 0; m < ranges.size(); ++m) {
+    const auto [first, last] = ranges[m];
+    Batch& mb = micro[m];
+    mb.block_tables = batch.block_tables;
+    mb.tokens.assign(batch.tokens.begin() + first, batch.tokens.begin() + last);
+    mb.positions.assign(batch.positions.begin() + first, batch.positions.begin() + last);
+    mb.sequences.assign(batch.sequences.begin() + first, batch.sequences.begin() + last);
+    for (size_t i = 0; i < batch.logit_tokens.size(); ++i) {
+      const int t = batch.logit_tokens[i];
+      if (t < first || t >= last) continue;
+      pending.rows[i] = {static_cast<int>(m), static_cast<int>(mb.logit_tokens.size())};
+      mb.logit_tokens.push_back(t - first);
+    }
+  }
+  return micro;
 }
 
-void LlamaProgram::Layer(int l, int n_tokens) {
-  const CardLayer& w = weights_.layers[l];
-  const int32_t n = n_tokens, dim = config_.dim, kv_dim = config_.kv_dim();
-  const int32_t head_dim = config_.head_dim();
-  const size_t cache_offset = size_t{static_cast<size_t>(l)} * kv_rows_ * kv_dim * sizeof(float);
-  const BufferRef k_cache{k_cache_, cache_offset}, v_cache{v_cache_, cache_offset};
-
-  // Attention block. x: [T, dim]
-  Launch("rmsnorm", {BufferRef{act_.x}, BufferRef{w.attn_norm.buffer}, BufferRef{act_.normed},
-                     dim, config_.rms_norm_eps, 0, n});
-  Input normed{act_.normed, act_.normed_q8, dim};
-  Product(w.wq, normed, act_.q, n);  // q: [T, dim]
-  Product(w.wk, normed, act_.k, n);  // k, v: [T, kv_dim]
-  Product(w.wv, normed, act_.v, n);
-  Launch("rope", {BufferRef{act_.q}, BufferRef{act_.k}, BufferRef{act_.positions}, dim, kv_dim,
-                  head_dim, config_.rope_theta, 0, n});
-  Launch("kv_store", {BufferRef{act_.k}, BufferRef{act_.v}, k_cache, v_cache,
-                      BufferRef{act_.slots}, kv_dim, 0, n});
-  Launch("attention",
-         {BufferRef{act_.q}, k_cache, v_cache, BufferRef{act_.block_tables},
-          BufferRef{act_.sequences}, BufferRef{act_.positions}, BufferRef{act_.attended},
-          config_.n_heads, config_.n_kv_heads, head_dim, options_.kv_block_size,
-          max_blocks_per_sequence_, 0, n * config_.n_heads});
-  Input attended{act_.attended, act_.attended_q8, dim};
-  Product(w.wo, attended, act_.projected, n);
-  Launch("residual_add", {BufferRef{act_.x}, BufferRef{act_.projected}, 0, n * dim});
-
-  // Feed-forward block (SwiGLU). gate, up, hidden: [T, hidden_dim]
-  Launch("rmsnorm", {BufferRef{act_.x}, BufferRef{w.ffn_norm.buffer}, BufferRef{act_.normed},
-                     dim, config_.rms_norm_eps, 0, n});
-  Input ffn_in{act_.normed, act_.normed_q8, dim};
-  Product(w.w_gate, ffn_in, act_.gate, n);
-  Product(w.w_up, ffn_in, act_.up, n);
-  Launch("swiglu", {BufferRef{act_.gate}, BufferRef{act_.up}, BufferRef{act_.hidden}, 0,
-                    n * config_.hidden_dim});
-  Input hidden{act_.hidden, act_.hidden_q8, config_.hidden_dim};
-  Product(w.w_down, hidden, act_.projected, n);
-  Launch("residual_add", {BufferRef{act_.x}, BufferRef{act_.projected}, 0, n * dim});
-}
-
-absl::StatusOr<std::vector<float>> LlamaProgram::Forward(const Batch& batch) {
-  RETURN_IF_ERROR(Submit(batch));
-  return Collect();
+void LlamaProgram::EnqueueMicroBatch(const Batch& mb, std::vector<HostFloats>& logits) {
+  const int tp = plan_.tensor_parallel, pp = plan_.pipeline_parallel, n = mb.size();
+  const uint64_t x_bytes = uint64_t(n) * config_.dim * sizeof(float);
+  std::shared_ptr<Fence> handed = nullptr;  // the previous stage's output is in `handoff`
+  HostFloats handoff;
+  for (int s = 0; s < pp; ++s) {
+    const Range layers = plan_.card(s, 0).layers;
+    std::vector<Reduction> reductions;
+    if (tp > 1) {
+      for (int i = 0; i < 2 * layers.size(); ++i) {
+        reductions.push_back({std::make_shared<Fence>(tp), {}});
+        for (int r = 0; r < tp; ++r) {
+          reductions.back().partials.push_back(std::make_shared<std::vector<float>>());
+        }
+      }
+    }
+    auto next_handed = s + 1 < pp ? std::make_shared<Fence>(1) : nullptr;
+    HostFloats next_handoff = std::make_shared<std::vector<float>>();
+    for (int r = 0; r < tp; ++r) {
+      CardProgram& c = card(s, r);
+      CardTraffic& traffic = *traffic_[s * tp + r];
+      c.UploadBatch(mb);
+      if (s == 0) {
+        c.Embed(n);
+      } else {
+        c.worker().WaitFor(handed);
+        c.WriteActivations(handoff, n);
+        traffic.pipeline_bytes += x_bytes;
+      }
+      int point = 0;
+      for (int l = layers.begin; l < layers.end; ++l) {
+        c.Layer(l, n, [&] {
+          if (tp == 1) return c.AddOwnPartial(n);
+          Reduction& reduction = reductions[point++];
+          c.ReadPartial(reduction.partials[r], n);
+          c.worker().Signal(reduction.fence);
+          c.worker().WaitFor(reduction.fence);
+          c.AddPartials(reduction.partials, n);
+          traffic.all_reduce_bytes += x_bytes * tp;  // one partial out, tp - 1 in
+        });
+      }
+      if (next_handed != nullptr && r == 0) {
+        // Every rank holds the same x after the reductions; rank 0 hands it on.
+        c.ReadActivations(next_handoff, n);
+        c.worker().Signal(next_handed);
+        traffic.pipeline_bytes += x_bytes;
+      }
+      if (s == pp - 1 && !mb.logit_tokens.empty()) {
+        c.Classify(static_cast<int>(mb.logit_tokens.size()), logits[r]);
+      }
+    }
+    handed = next_handed;
+    handoff = next_handoff;
+  }
 }
 
 absl::Status LlamaProgram::Submit(const Batch& batch) {
   RETURN_IF_ERROR(CheckBatch(batch));
-  const int32_t n = batch.size(), dim = config_.dim;
-  UploadBatch(batch);
-  const CardTensor& embedding = weights_.embedding;
-  Launch(embedding.type == TensorType::kQ8_0 ? "gather_q8_0" : "gather_f32",
-         {BufferRef{embedding.buffer}, BufferRef{act_.tokens}, BufferRef{act_.x}, dim, 0, n});
-  for (int l = 0; l < config_.n_layers; ++l) Layer(l, n);
-
-  const int32_t n_logits = static_cast<int32_t>(batch.logit_tokens.size());
-  pending_logits_.assign(size_t{static_cast<size_t>(n_logits)} * config_.vocab_size, 0.0f);
-  if (n_logits > 0) {
-    // Only the rows whose logits are wanted go through the final norm and the classifier.
-    Launch("gather_f32",
-           {BufferRef{act_.x}, BufferRef{act_.logit_rows}, BufferRef{act_.logits_in}, dim, 0,
-            n_logits});
-    Launch("rmsnorm", {BufferRef{act_.logits_in}, BufferRef{weights_.output_norm.buffer},
-                       BufferRef{act_.logits_in_normed}, dim, config_.rms_norm_eps, 0, n_logits});
-    Input final_in{act_.logits_in_normed, act_.logits_in_q8, dim};
-    Product(weights_.output, final_in, act_.logits, n_logits);
-    worker_.Read(act_.logits, 0,
-                 {reinterpret_cast<uint8_t*>(pending_logits_.data()),
-                  pending_logits_.size() * sizeof(float)});
+  const int tp = plan_.tensor_parallel, pp = plan_.pipeline_parallel;
+  pending_ = PendingStep{};
+  pending_.n_logits = static_cast<int>(batch.logit_tokens.size());
+  // Micro-batches let stage s work on one while stage s + 1 works on the one before.
+  const std::vector<Batch> micro = MicroBatches(batch, pp, pending_);
+  for (const Batch& mb : micro) {
+    std::vector<HostFloats>& logits = pending_.logits.emplace_back();
+    for (int r = 0; r < tp; ++r) logits.push_back(std::make_shared<std::vector<float>>());
+    EnqueueMicroBatch(mb, logits);
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<float>> LlamaProgram::Collect() {
-  RETURN_IF_ERROR(worker_.Sync());
-  return std::move(pending_logits_);
+  absl::Status status;
+  for (auto& c : cards_) status.Update(c->worker().Sync());  // sync every card, keep the first
+  RETURN_IF_ERROR(status);
+  const int vocab = config_.vocab_size, pp = plan_.pipeline_parallel;
+  std::vector<float> logits(size_t(pending_.n_logits) * vocab);
+  for (int i = 0; i < pending_.n_logits; ++i) {
+    const auto [m, k] = pending_.rows[i];
+    for (int r = 0; r < plan_.tensor_parallel; ++r) {
+      const Range slice = plan_.card(pp - 1, r).vocab;
+      const std::vector<float>& part = *pending_.logits[m][r];
+      std::copy_n(part.begin() + size_t(k) * slice.size(), slice.size(),
+                  logits.begin() + size_t(i) * vocab + slice.begin);
+    }
+  }
+  pending_ = PendingStep{};
+  return logits;
+}
+
+absl::StatusOr<std::vector<float>> LlamaProgram::Forward(const Batch& batch) {
+  RETURN_IF_ERROR(Submit(batch));
+  return Collect();
 }
 
 }  // namespace fabric

@@ -1,7 +1,9 @@
-// The Llama forward pass as a program of kernel launches on one card.
+// The Llama forward pass over one or more cards: pipeline stages of contiguous layers, each a
+// tensor-parallel group of cards holding a slice of every layer.
 #ifndef FABRIC_MODEL_LLAMA_PROGRAM_H_
 #define FABRIC_MODEL_LLAMA_PROGRAM_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,9 +11,10 @@
 #include "absl/status/statusor.h"
 #include "device/device_worker.h"
 #include "model/batch.h"
-#include "model/card_weights.h"
+#include "model/card_program.h"
 #include "model/model_config.h"
 #include "model/model_file.h"
+#include "model/shard_plan.h"
 
 namespace fabric {
 
@@ -20,68 +23,73 @@ struct ProgramOptions {
   int max_sequences = 16;      // most sequences one step may carry
   int kv_block_size = 16;      // positions per KV-cache block
   int kv_blocks = 0;           // blocks in the cache; 0: enough for max_sequences full contexts
+  int tensor_parallel = 1;
+  int pipeline_parallel = 1;
 };
 
-// Runs the whole model on one card: weights, KV cache and activations in its memory.
-// Not thread-safe: one caller (the generator or scheduler thread) drives it.
+// Bytes a card moved to and from host memory for other cards.
+struct CardTraffic {
+  std::atomic<uint64_t> all_reduce_bytes{0};  // partial sums, read and written
+  std::atomic<uint64_t> pipeline_bytes{0};    // activations handed between stages
+};
+
+// Not thread-safe: one caller (the generator or scheduler thread) drives it. The cards and
+// the model file must outlive it.
 class LlamaProgram {
  public:
-  // Uploads the weights and allocates the KV cache and activation buffers.
+  // Plans the shards of `options.tensor_parallel` x `options.pipeline_parallel` over `cards`
+  // (exactly that many, stage-major), uploads each card's weights and allocates its cache and
+  // activations. Errors name the card and say what would work.
   static absl::StatusOr<std::unique_ptr<LlamaProgram>> Create(const ModelFile& model,
-                                                              DeviceWorker& worker,
+                                                              std::vector<DeviceWorker*> cards,
+                                                              ProgramOptions options);
+  // The whole model on one card.
+  static absl::StatusOr<std::unique_ptr<LlamaProgram>> Create(const ModelFile& model,
+                                                              DeviceWorker& card,
                                                               ProgramOptions options);
 
   const ModelConfig& config() const { return config_; }
   const ProgramOptions& options() const { return options_; }
-  // Blocks in the card's KV cache (options.kv_blocks, or the default it resolved to).
-  int kv_blocks() const { return kv_rows_ / options_.kv_block_size; }
+  const ShardPlan& plan() const { return plan_; }
+  // Blocks in each card's KV cache (options.kv_blocks, or the default it resolved to).
+  int kv_blocks() const { return shape_.kv_rows / options_.kv_block_size; }
+  const CardTraffic& traffic(int card) const { return *traffic_[card]; }
 
   // Runs one step. Returns the next-token logits of batch.logit_tokens, in that order:
   // [logit_tokens.size(), vocab_size].
   absl::StatusOr<std::vector<float>> Forward(const Batch& batch);
 
-  // Forward in two halves, so a caller can keep several cards busy at once: Submit queues the
-  // step on the card and returns; Collect waits for it and returns its logits. Every Submit
-  // is followed by one Collect before the next Submit.
+  // Forward in two halves, so a caller can keep other cards busy meanwhile: Submit queues the
+  // step on the cards and returns; Collect waits for it and returns its logits. Every Submit
+  // is followed by one Collect before the next Submit. With pipeline stages, the step's
+  // sequences are split into micro-batches that flow through the stages one behind another.
   absl::Status Submit(const Batch& batch);
   absl::StatusOr<std::vector<float>> Collect();
 
  private:
-  // Activations of one step, sized for max_batch_tokens.
-  struct Activations {
-    BufferId x, normed, normed_q8, q, k, v, attended, attended_q8, projected;
-    BufferId gate, up, hidden, hidden_q8, logits_in, logits_in_normed, logits_in_q8, logits;
-    BufferId tokens, positions, sequences, slots, block_tables, logit_rows;
-  };
-  // A per-row input to a weight product: its F32 rows and, once quantized, its Q8_0 rows.
-  struct Input {
-    BufferId f32;
-    BufferId q8;
-    int row_len;
-    bool quantized = false;
+  // The logits a submitted step will deliver, and where each row comes from.
+  struct PendingStep {
+    int n_logits = 0;
+    std::vector<std::pair<int, int>> rows;          // global row -> (micro-batch, local row)
+    std::vector<std::vector<HostFloats>> logits;    // [micro-batch][rank]
   };
 
-  LlamaProgram(const ModelConfig& config, ProgramOptions options, DeviceWorker& worker)
-      : config_(config), options_(options), worker_(worker) {}
-
-  absl::Status AllocateBuffers();
+  LlamaProgram(const ModelConfig& config, ProgramOptions options, ShardPlan plan);
   absl::Status CheckBatch(const Batch& batch) const;
-  void UploadBatch(const Batch& batch);
-  void Layer(int layer, int n_tokens);
-  // out[t, :] = w · in[t, :] for tokens t < n_tokens, choosing the kernel for w's type.
-  void Product(const CardTensor& w, Input& in, BufferId out, int n_tokens);
-  void Launch(const char* kernel, std::vector<KernelArg> args);
+  // Splits a batch at sequence boundaries into up to `parts` micro-batches of similar size.
+  std::vector<Batch> MicroBatches(const Batch& batch, int parts, PendingStep& pending) const;
+  void EnqueueMicroBatch(const Batch& batch, std::vector<HostFloats>& logits);
+  CardProgram& card(int stage, int rank) {
+    return *cards_[stage * plan_.tensor_parallel + rank];
+  }
 
   const ModelConfig config_;
   const ProgramOptions options_;
-  DeviceWorker& worker_;
-  CardWeights weights_;
-  Activations act_{};
-  BufferId k_cache_ = 0;  // [n_layers, kv_rows, kv_dim]
-  BufferId v_cache_ = 0;
-  int max_blocks_per_sequence_ = 0;
-  int kv_rows_ = 0;
-  std::vector<float> pending_logits_;  // filled by the card when the submitted step finishes
+  const ShardPlan plan_;
+  StepShape shape_;
+  std::vector<std::unique_ptr<CardProgram>> cards_;   // stage-major, like plan_.cards
+  std::vector<std::unique_ptr<CardTraffic>> traffic_;
+  PendingStep pending_;
 };
 
 }  // namespace fabric

@@ -1,0 +1,254 @@
+#include "model/card_program.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "kernels/formats.h"
+
+namespace fabric {
+namespace {
+
+template <typename T>
+std::vector<uint8_t> AsBytes(const std::vector<T>& values) {
+  std::vector<uint8_t> bytes(values.size() * sizeof(T));
+  std::memcpy(bytes.data(), values.data(), bytes.size());
+  return bytes;
+}
+
+std::span<uint8_t> FloatBytes(std::vector<float>& values, size_t count) {
+  return {reinterpret_cast<uint8_t*>(values.data()), count * sizeof(float)};
+}
+
+// Q8_0 copies of activations exist only for widths that are whole blocks.
+int64_t Q8Bytes(int64_t rows, int64_t width) {
+  return rows * std::max<int64_t>(width / kQ8BlockSize * sizeof(BlockQ8_0), 1);
+}
+
+}  // namespace
+
+CardProgram::CardProgram(const ModelConfig& config, const CardShard& shard, int tensor_parallel,
+                         const StepShape& shape, DeviceWorker& worker)
+    : config_(config),
+      shard_(shard),
+      tensor_parallel_(tensor_parallel),
+      shape_(shape),
+      worker_(worker),
+      q_dim_(shard.q_heads.size() * config.head_dim()),
+      kv_dim_(shard.kv_heads.size() * config.head_dim()),
+      hidden_dim_(shard.hidden.size()) {}
+
+absl::StatusOr<std::unique_ptr<CardProgram>> CardProgram::Create(const ModelFile& model,
+                                                                 const CardShard& shard,
+                                                                 int tensor_parallel,
+                                                                 const StepShape& shape,
+                                                                 DeviceWorker& worker) {
+  auto card = std::unique_ptr<CardProgram>(
+      new CardProgram(model.config(), shard, tensor_parallel, shape, worker));
+  ASSIGN_OR_RETURN(card->weights_, UploadWeights(model, shard, worker));
+  RETURN_IF_ERROR(card->AllocateBuffers());
+  return card;
+}
+
+absl::Status CardProgram::AllocateBuffers() {
+  const int64_t t = shape_.max_tokens, dim = config_.dim, f = sizeof(float), i = sizeof(int32_t);
+  const int64_t logits = shape_.max_logits;
+  auto allocate = [&](int64_t bytes, MemoryKind kind) {
+    return worker_.Allocate(static_cast<size_t>(std::max<int64_t>(bytes, 1)), "", kind);
+  };
+  constexpr MemoryKind kAct = MemoryKind::kActivations;
+  ASSIGN_OR_RETURN(act_.x, allocate(t * dim * f, kAct));
+  ASSIGN_OR_RETURN(act_.normed, allocate(t * dim * f, kAct));
+  ASSIGN_OR_RETURN(act_.normed_q8, allocate(Q8Bytes(t, dim), kAct));
+  ASSIGN_OR_RETURN(act_.q, allocate(t * q_dim_ * f, kAct));
+  ASSIGN_OR_RETURN(act_.k, allocate(t * kv_dim_ * f, kAct));
+  ASSIGN_OR_RETURN(act_.v, allocate(t * kv_dim_ * f, kAct));
+  ASSIGN_OR_RETURN(act_.attended, allocate(t * q_dim_ * f, kAct));
+  ASSIGN_OR_RETURN(act_.attended_q8, allocate(Q8Bytes(t, q_dim_), kAct));
+  ASSIGN_OR_RETURN(act_.projected, allocate(t * dim * f, kAct));
+  if (tensor_parallel_ > 1) {
+    ASSIGN_OR_RETURN(act_.partials, allocate(tensor_parallel_ * t * dim * f, kAct));
+  }
+  ASSIGN_OR_RETURN(act_.gate, allocate(t * hidden_dim_ * f, kAct));
+  ASSIGN_OR_RETURN(act_.up, allocate(t * hidden_dim_ * f, kAct));
+  ASSIGN_OR_RETURN(act_.hidden, allocate(t * hidden_dim_ * f, kAct));
+  ASSIGN_OR_RETURN(act_.hidden_q8, allocate(Q8Bytes(t, hidden_dim_), kAct));
+  if (shard_.classifier) {
+    ASSIGN_OR_RETURN(act_.logits_in, allocate(logits * dim * f, kAct));
+    ASSIGN_OR_RETURN(act_.logits_in_normed, allocate(logits * dim * f, kAct));
+    ASSIGN_OR_RETURN(act_.logits_in_q8, allocate(Q8Bytes(logits, dim), kAct));
+    ASSIGN_OR_RETURN(act_.logits, allocate(logits * shard_.vocab.size() * f, kAct));
+    ASSIGN_OR_RETURN(act_.logit_rows, allocate(logits * i, kAct));
+  }
+  ASSIGN_OR_RETURN(act_.tokens, allocate(t * i, kAct));
+  ASSIGN_OR_RETURN(act_.positions, allocate(t * i, kAct));
+  ASSIGN_OR_RETURN(act_.sequences, allocate(t * i, kAct));
+  ASSIGN_OR_RETURN(act_.slots, allocate(t * i, kAct));
+  ASSIGN_OR_RETURN(act_.block_tables,
+                   allocate(int64_t{shape_.max_sequences} * shape_.max_blocks_per_sequence * i,
+                            kAct));
+  const int64_t cache_bytes = int64_t{shard_.layers.size()} * shape_.kv_rows * kv_dim_ * f;
+  ASSIGN_OR_RETURN(k_cache_, allocate(cache_bytes, MemoryKind::kKvCache));
+  ASSIGN_OR_RETURN(v_cache_, allocate(cache_bytes, MemoryKind::kKvCache));
+  return absl::OkStatus();
+}
+
+void CardProgram::UploadBatch(const Batch& batch) {
+  const int block_size = shape_.block_size;
+  std::vector<int> slots(batch.size());
+  for (int t = 0; t < batch.size(); ++t) {
+    const std::vector<int>& table = batch.block_tables[batch.sequences[t]];
+    const int position = batch.positions[t];
+    slots[t] = table[position / block_size] * block_size + position % block_size;
+  }
+  const int max_blocks = shape_.max_blocks_per_sequence;
+  std::vector<int> tables(batch.block_tables.size() * max_blocks, 0);
+  for (size_t s = 0; s < batch.block_tables.size(); ++s) {
+    const std::vector<int>& table = batch.block_tables[s];
+    std::copy_n(table.begin(), std::min<size_t>(table.size(), max_blocks),
+                tables.begin() + s * max_blocks);
+  }
+  worker_.Write(act_.tokens, 0, AsBytes(batch.tokens));
+  worker_.Write(act_.positions, 0, AsBytes(batch.positions));
+  worker_.Write(act_.sequences, 0, AsBytes(batch.sequences));
+  worker_.Write(act_.slots, 0, AsBytes(slots));
+  worker_.Write(act_.block_tables, 0, AsBytes(tables));
+  if (shard_.classifier && !batch.logit_tokens.empty()) {
+    worker_.Write(act_.logit_rows, 0, AsBytes(batch.logit_tokens));
+  }
+}
+
+void CardProgram::Launch(const char* kernel, std::vector<KernelArg> args) {
+  worker_.Launch(kernel, std::move(args));
+}
+
+void CardProgram::Embed(int n_tokens) {
+  const CardTensor& table = weights_.embedding;
+  Launch(table.type == TensorType::kQ8_0 ? "gather_q8_0" : "gather_f32",
+         {BufferRef{table.buffer}, BufferRef{act_.tokens}, BufferRef{act_.x}, config_.dim, 0,
+          n_tokens});
+}
+
+void CardProgram::WriteActivations(HostFloats x, int n_tokens) {
+  worker_.Enqueue([this, x, n_tokens](Device& device) {
+    return device.Write(act_.x, 0, FloatBytes(*x, size_t(n_tokens) * config_.dim));
+  });
+}
+
+void CardProgram::ReadActivations(HostFloats x, int n_tokens) {
+  worker_.Enqueue([this, x, n_tokens](Device& device) {
+    x->resize(size_t(n_tokens) * config_.dim);
+    return device.Read(act_.x, 0, FloatBytes(*x, x->size()));
+  });
+}
+
+void CardProgram::Product(const CardTensor& w, Input& in, BufferId out, int n_tokens) {
+  const int32_t n = n_tokens, n_in = w.row_len, n_out = w.rows;
+  if (w.type == TensorType::kQ8_0) {
+    if (!in.quantized) {
+      Launch("quantize_q8_0", {BufferRef{in.f32}, BufferRef{in.q8}, n_in, 0, n});
+      in.quantized = true;
+    }
+    if (n_tokens == 1) {
+      Launch("matvec_q8_0",
+             {BufferRef{w.buffer}, BufferRef{in.q8}, BufferRef{out}, n_in, 0, n_out});
+    } else {
+      Launch("matmul_q8_0",
+             {BufferRef{w.buffer}, BufferRef{in.q8}, BufferRef{out}, n, n_in, n_out, 0, n_out});
+    }
+  } else if (n_tokens == 1) {
+    Launch("matvec_f32", {BufferRef{w.buffer}, BufferRef{in.f32}, BufferRef{out}, n_in, 0, n_out});
+  } else {
+    Launch("matmul_f32",
+           {BufferRef{w.buffer}, BufferRef{in.f32}, BufferRef{out}, n, n_in, n_out, 0, n_out});
+  }
+}
+
+void CardProgram::Layer(int layer, int n_tokens, const std::function<void()>& reduce) {
+  const int index = layer - shard_.layers.begin;
+  const CardLayer& w = weights_.layers[index];
+  const int32_t n = n_tokens, dim = config_.dim, head_dim = config_.head_dim();
+  const size_t cache_offset = size_t(index) * shape_.kv_rows * kv_dim_ * sizeof(float);
+  const BufferRef k_cache{k_cache_, cache_offset}, v_cache{v_cache_, cache_offset};
+
+  // Attention over this card's heads. x: [T, dim] -> q: [T, q_dim], k, v: [T, kv_dim]
+  Launch("rmsnorm", {BufferRef{act_.x}, BufferRef{w.attn_norm.buffer}, BufferRef{act_.normed},
+                     dim, config_.rms_norm_eps, 0, n});
+  Input normed{act_.normed, act_.normed_q8, dim};
+  Product(w.wq, normed, act_.q, n);
+  Product(w.wk, normed, act_.k, n);
+  Product(w.wv, normed, act_.v, n);
+  Launch("rope", {BufferRef{act_.q}, BufferRef{act_.k}, BufferRef{act_.positions}, q_dim_,
+                  kv_dim_, head_dim, config_.rope_theta, 0, n});
+  Launch("kv_store", {BufferRef{act_.k}, BufferRef{act_.v}, k_cache, v_cache,
+                      BufferRef{act_.slots}, kv_dim_, 0, n});
+  const int32_t heads = shard_.q_heads.size();
+  Launch("attention", {BufferRef{act_.q}, k_cache, v_cache, BufferRef{act_.block_tables},
+                       BufferRef{act_.sequences}, BufferRef{act_.positions},
+                       BufferRef{act_.attended}, heads, shard_.kv_heads.size(), head_dim,
+                       shape_.block_size, shape_.max_blocks_per_sequence, 0, n * heads});
+  // projected: [T, dim], this card's part of the output projection
+  Input attended{act_.attended, act_.attended_q8, q_dim_};
+  Product(w.wo, attended, act_.projected, n);
+  reduce();
+
+  // Feed-forward (SwiGLU) over this card's columns. gate, up, hidden: [T, hidden slice]
+  Launch("rmsnorm", {BufferRef{act_.x}, BufferRef{w.ffn_norm.buffer}, BufferRef{act_.normed},
+                     dim, config_.rms_norm_eps, 0, n});
+  Input ffn_in{act_.normed, act_.normed_q8, dim};
+  Product(w.w_gate, ffn_in, act_.gate, n);
+  Product(w.w_up, ffn_in, act_.up, n);
+  Launch("swiglu", {BufferRef{act_.gate}, BufferRef{act_.up}, BufferRef{act_.hidden}, 0,
+                    n * hidden_dim_});
+  Input hidden{act_.hidden, act_.hidden_q8, hidden_dim_};
+  Product(w.w_down, hidden, act_.projected, n);
+  reduce();
+}
+
+void CardProgram::AddOwnPartial(int n_tokens) {
+  Launch("residual_add", {BufferRef{act_.x}, BufferRef{act_.projected}, 0, n_tokens * config_.dim});
+}
+
+void CardProgram::ReadPartial(HostFloats out, int n_tokens) {
+  worker_.Enqueue([this, out, n_tokens](Device& device) {
+    out->resize(size_t(n_tokens) * config_.dim);
+    return device.Read(act_.projected, 0, FloatBytes(*out, out->size()));
+  });
+}
+
+void CardProgram::AddPartials(const std::vector<HostFloats>& partials, int n_tokens) {
+  const size_t floats = size_t(n_tokens) * config_.dim;
+  const size_t slot_bytes = size_t(shape_.max_tokens) * config_.dim * sizeof(float);
+  for (int r = 0; r < static_cast<int>(partials.size()); ++r) {
+    if (r == shard_.rank) continue;
+    HostFloats partial = partials[r];
+    worker_.Enqueue([this, partial, r, floats, slot_bytes](Device& device) {
+      return device.Write(act_.partials, r * slot_bytes, FloatBytes(*partial, floats));
+    });
+  }
+  // The same order on every card, so every card's x stays bit-identical.
+  for (int r = 0; r < static_cast<int>(partials.size()); ++r) {
+    const BufferRef delta = r == shard_.rank ? BufferRef{act_.projected}
+                                             : BufferRef{act_.partials, r * slot_bytes};
+    Launch("residual_add", {BufferRef{act_.x}, delta, 0, static_cast<int32_t>(floats)});
+  }
+}
+
+void CardProgram::Classify(int n_logits, HostFloats logits) {
+  const int32_t n = n_logits, dim = config_.dim;
+  // Only the rows whose logits are wanted go through the final norm and the classifier.
+  Launch("gather_f32", {BufferRef{act_.x}, BufferRef{act_.logit_rows}, BufferRef{act_.logits_in},
+                        dim, 0, n});
+  Launch("rmsnorm", {BufferRef{act_.logits_in}, BufferRef{weights_.output_norm.buffer},
+                     BufferRef{act_.logits_in_normed}, dim, config_.rms_norm_eps, 0, n});
+  Input final_in{act_.logits_in_normed, act_.logits_in_q8, dim};
+  Product(weights_.classifier, final_in, act_.logits, n);
+  const size_t floats = size_t(n) * shard_.vocab.size();
+  worker_.Enqueue([this, logits, floats](Device& device) {
+    logits->resize(floats);
+    return device.Read(act_.logits, 0, FloatBytes(*logits, floats));
+  });
+}
+
+}  // namespace fabric

@@ -1,0 +1,110 @@
+// One card's part of the Llama forward pass: its shard's layers as kernel launches, its KV
+// cache and its activations. The LlamaProgram drives several of these and does what crosses
+// cards (all-reduces, pipeline hand-offs).
+#ifndef FABRIC_MODEL_CARD_PROGRAM_H_
+#define FABRIC_MODEL_CARD_PROGRAM_H_
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "device/device_worker.h"
+#include "model/batch.h"
+#include "model/card_weights.h"
+#include "model/model_config.h"
+#include "model/model_file.h"
+#include "model/shard_plan.h"
+
+namespace fabric {
+
+// Sizes every card of a model shares.
+struct StepShape {
+  int max_tokens = 0;       // most tokens in one (micro-)batch
+  int max_sequences = 0;
+  int max_logits = 0;       // most next-token rows one batch asks for
+  int block_size = 0;
+  int max_blocks_per_sequence = 0;
+  int kv_rows = 0;          // KV-cache rows per layer (blocks * block_size)
+};
+
+using HostFloats = std::shared_ptr<std::vector<float>>;
+
+// Everything here enqueues on the card's worker and returns at once; the buffers a command
+// reads or fills must stay alive until the worker is synced. Not thread-safe: one thread
+// (the LlamaProgram's caller) enqueues.
+class CardProgram {
+ public:
+  // Uploads the shard's weights and allocates its cache and activations.
+  static absl::StatusOr<std::unique_ptr<CardProgram>> Create(const ModelFile& model,
+                                                             const CardShard& shard,
+                                                             int tensor_parallel,
+                                                             const StepShape& shape,
+                                                             DeviceWorker& worker);
+
+  DeviceWorker& worker() { return worker_; }
+  const CardShard& shard() const { return shard_; }
+
+  // Token ids, positions, cache slots and block tables of `batch` (token metadata every layer
+  // needs).
+  void UploadBatch(const Batch& batch);
+  // x = embedding rows of the batch's tokens (first stage).
+  void Embed(int n_tokens);
+  // x from / to host memory (pipeline hand-offs). x: [n_tokens, dim]
+  void WriteActivations(HostFloats x, int n_tokens);
+  void ReadActivations(HostFloats x, int n_tokens);
+
+  // Runs layer `layer` (a model layer index of this shard) on the batch. Where the layer's
+  // partial products must be summed across the tensor-parallel group (after the attention
+  // output and after the FFN), it calls `reduce()`, which must enqueue what leaves
+  // x += (sum of every card's partial).
+  void Layer(int layer, int n_tokens, const std::function<void()>& reduce);
+
+  // The reductions' card-side steps. Partial: [n_tokens, dim]
+  void AddOwnPartial(int n_tokens);                    // x += own partial (no other cards)
+  void ReadPartial(HostFloats out, int n_tokens);      // own partial -> host
+  // x += partials[0] + partials[1] + ... in rank order, its own from card memory.
+  void AddPartials(const std::vector<HostFloats>& partials, int n_tokens);
+
+  // Next-token logits of the batch's logit rows for this card's vocabulary slice (last
+  // stage): final norm, classifier, read into `logits`: [n_logits, vocab slice].
+  void Classify(int n_logits, HostFloats logits);
+
+ private:
+  struct Activations {
+    BufferId x, normed, normed_q8, q, k, v, attended, attended_q8, projected, partials;
+    BufferId gate, up, hidden, hidden_q8, logits_in, logits_in_normed, logits_in_q8, logits;
+    BufferId tokens, positions, sequences, slots, block_tables, logit_rows;
+  };
+  // A per-row input to a weight product: its F32 rows and, once quantized, its Q8_0 rows.
+  struct Input {
+    BufferId f32;
+    BufferId q8;
+    int row_len;
+    bool quantized = false;
+  };
+
+  CardProgram(const ModelConfig& config, const CardShard& shard, int tensor_parallel,
+              const StepShape& shape, DeviceWorker& worker);
+  absl::Status AllocateBuffers();
+  // out[t, :] = w · in[t, :] for tokens t < n_tokens, choosing the kernel for w's type.
+  void Product(const CardTensor& w, Input& in, BufferId out, int n_tokens);
+  void Launch(const char* kernel, std::vector<KernelArg> args);
+
+  const ModelConfig config_;
+  const CardShard shard_;
+  const int tensor_parallel_;
+  const StepShape shape_;
+  DeviceWorker& worker_;
+  CardWeights weights_;
+  Activations act_{};
+  BufferId k_cache_ = 0;  // [shard layers, kv_rows, local kv_dim]
+  BufferId v_cache_ = 0;
+  int q_dim_ = 0;       // local query width: q heads * head_dim
+  int kv_dim_ = 0;      // local key/value width
+  int hidden_dim_ = 0;  // local FFN columns
+};
+
+}  // namespace fabric
+
+#endif  // FABRIC_MODEL_CARD_PROGRAM_H_

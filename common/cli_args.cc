@@ -6,7 +6,8 @@
 namespace fabric {
 
 absl::StatusOr<CliArgs> CliArgs::Parse(const std::vector<std::string>& args,
-                                       const std::set<std::string>& known) {
+                                       const std::set<std::string>& known,
+                                       const std::set<std::string>& switches) {
   CliArgs parsed;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -15,6 +16,10 @@ absl::StatusOr<CliArgs> CliArgs::Parse(const std::vector<std::string>& args,
     }
     std::string name = arg.substr(2), value;
     const size_t equals = name.find('=');
+    if (switches.count(name) > 0) {
+      parsed.values_[name] = "true";
+      continue;
+    }
     if (equals != std::string::npos) {
       value = name.substr(equals + 1);
       name.resize(equals);

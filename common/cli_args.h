@@ -15,10 +15,11 @@ namespace fabric {
 // The flags given to one subcommand. Immutable after Parse.
 class CliArgs {
  public:
-  // Parses `args`, accepting only flags named in `known` (without the dashes);
-  // anything else is an error naming it.
+  // Parses `args`, accepting only flags named in `known` (without the dashes), which take a
+  // value, and in `switches`, which take none; anything else is an error naming it.
   static absl::StatusOr<CliArgs> Parse(const std::vector<std::string>& args,
-                                       const std::set<std::string>& known);
+                                       const std::set<std::string>& known,
+                                       const std::set<std::string>& switches = {});
 
   bool Has(const std::string& name) const { return values_.count(name) > 0; }
   std::string GetString(const std::string& name, const std::string& fallback = "") const;

@@ -48,16 +48,7 @@ absl::StatusOr<std::unique_ptr<LlamaProgram>> LlamaProgram::Create(
                                                    cards.size()));
   }
   auto program = std::unique_ptr<LlamaProgram>(new LlamaProgram(config, options, plan));
-  StepShape& shape = program->shape_;
-  shape.max_tokens = options.max_batch_tokens;
-  shape.max_sequences = options.max_sequences;
-  shape.max_logits = std::min(options.max_batch_tokens, options.max_sequences);
-  shape.block_size = options.kv_block_size;
-  shape.max_blocks_per_sequence =
-      (config.context_length + options.kv_block_size - 1) / options.kv_block_size;
-  const int blocks = options.kv_blocks > 0 ? options.kv_blocks
-                                           : shape.max_blocks_per_sequence * options.max_sequences;
-  shape.kv_rows = blocks * options.kv_block_size;
+  const StepShape shape = program->shape_ = ShapeFor(config, options);
   for (size_t i = 0; i < cards.size(); ++i) {
     const CardShard& shard = plan.cards[i];
     absl::StatusOr<std::unique_ptr<CardProgram>> card =
@@ -77,6 +68,20 @@ absl::StatusOr<std::unique_ptr<LlamaProgram>> LlamaProgram::Create(
     program->traffic_.push_back(std::make_unique<CardTraffic>());
   }
   return program;
+}
+
+StepShape LlamaProgram::ShapeFor(const ModelConfig& config, const ProgramOptions& options) {
+  StepShape shape;
+  shape.max_tokens = options.max_batch_tokens;
+  shape.max_sequences = options.max_sequences;
+  shape.max_logits = std::min(options.max_batch_tokens, options.max_sequences);
+  shape.block_size = options.kv_block_size;
+  shape.max_blocks_per_sequence =
+      (config.context_length + options.kv_block_size - 1) / options.kv_block_size;
+  const int blocks = options.kv_blocks > 0 ? options.kv_blocks
+                                           : shape.max_blocks_per_sequence * options.max_sequences;
+  shape.kv_rows = blocks * options.kv_block_size;
+  return shape;
 }
 
 absl::Status LlamaProgram::CheckBatch(const Batch& batch) const {

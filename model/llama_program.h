@@ -48,6 +48,9 @@ class LlamaProgram {
                                                               DeviceWorker& card,
                                                               ProgramOptions options);
 
+  // The sizes every card's buffers are allocated for.
+  static StepShape ShapeFor(const ModelConfig& config, const ProgramOptions& options);
+
   const ModelConfig& config() const { return config_; }
   const ProgramOptions& options() const { return options_; }
   const ShardPlan& plan() const { return plan_; }

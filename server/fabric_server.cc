@@ -19,6 +19,7 @@
 #include "server/grpc_service.h"
 #include "server/http/http_server.h"
 #include "server/inference_service.h"
+#include "server/placement.h"
 #include "server/rest_api.h"
 
 namespace fabric {
@@ -33,6 +34,7 @@ class ServerParts {
   std::unique_ptr<Tokenizer> tokenizer;
   std::vector<std::unique_ptr<DeviceWorker>> cards;
   std::vector<std::unique_ptr<LlamaProgram>> programs;
+  std::vector<CardPlacement> placement;
   std::unique_ptr<ServingMetrics> serving_metrics;
   std::unique_ptr<Engine> engine;
   std::unique_ptr<InferenceService> service;
@@ -86,7 +88,29 @@ void ExportCardMetrics(ServerParts& parts) {
                                     {{"device", card->info().name}});
     gauges->push_back(std::move(g));
   }
-  parts.metrics.AddCollectHook([gauges] {
+  // Traffic between cards, counted by each instance's program per card.
+  struct TrafficCounters {
+    const CardTraffic* traffic;
+    prometheus::Counter* all_reduce;
+    prometheus::Counter* pipeline;
+    uint64_t all_reduce_reported = 0, pipeline_reported = 0;
+  };
+  auto traffic = std::make_shared<std::vector<TrafficCounters>>();
+  const int per_instance = static_cast<int>(parts.cards.size() / parts.programs.size());
+  for (size_t i = 0; i < parts.cards.size(); ++i) {
+    const MetricLabels device = {{"device", parts.cards[i]->info().name}};
+    traffic->push_back(
+        {&parts.programs[i / per_instance]->traffic(static_cast<int>(i % per_instance)),
+         &parts.metrics.Counter("fabric_device_all_reduce_bytes_total",
+                                "Bytes of partial sums the card sent and received in "
+                                "tensor-parallel all-reduces.",
+                                device),
+         &parts.metrics.Counter("fabric_device_pipeline_bytes_total",
+                                "Bytes of activations the card sent or received between "
+                                "pipeline stages.",
+                                device)});
+  }
+  parts.metrics.AddCollectHook([gauges, traffic] {
     for (CardGauges& g : *gauges) {
       const DeviceStats stats = g.card->stats();
       for (MemoryKind kind : kAllMemoryKinds) {
@@ -94,6 +118,14 @@ void ExportCardMetrics(ServerParts& parts) {
       }
       g.busy->Increment(stats.busy_seconds - g.busy_reported);
       g.busy_reported = stats.busy_seconds;
+    }
+    for (TrafficCounters& t : *traffic) {
+      const uint64_t all_reduce = t.traffic->all_reduce_bytes.load();
+      const uint64_t pipeline = t.traffic->pipeline_bytes.load();
+      t.all_reduce->Increment(static_cast<double>(all_reduce - t.all_reduce_reported));
+      t.pipeline->Increment(static_cast<double>(pipeline - t.pipeline_reported));
+      t.all_reduce_reported = all_reduce;
+      t.pipeline_reported = pipeline;
     }
   });
 }
@@ -132,22 +164,28 @@ absl::StatusOr<std::unique_ptr<FabricServer>> FabricServer::Start(
   const v1::ServedModelConfig& m = config.model();
   ASSIGN_OR_RETURN(parts->model, ModelFile::Open(m.path(), m.tokenizer()));
   parts->tokenizer = std::make_unique<Tokenizer>(parts->model->vocabulary());
-  ProgramOptions options;
-  options.max_batch_tokens = m.max_batch_tokens();
-  options.max_sequences = m.max_sequences();
-  options.kv_block_size = m.kv_block_size();
-  options.kv_blocks = m.kv_blocks();
-  std::vector<LlamaProgram*> replicas;
+  // Fails fast, naming the card, when a shard cannot fit.
+  ASSIGN_OR_RETURN(parts->placement, PlaceModel(config, *parts->model));
   for (const v1::CardConfig& card : config.cards()) {
     ASSIGN_OR_RETURN(std::unique_ptr<DeviceWorker> worker, OpenCard(card));
+    parts->cards.push_back(std::move(worker));
+  }
+  const ProgramOptions options = ProgramOptionsFrom(m);
+  const size_t per_instance = size_t(options.tensor_parallel) * options.pipeline_parallel;
+  std::vector<LlamaProgram*> replicas;
+  for (size_t first = 0; first < parts->cards.size(); first += per_instance) {
+    std::vector<DeviceWorker*> group;
+    for (size_t i = first; i < first + per_instance; ++i) group.push_back(parts->cards[i].get());
     absl::StatusOr<std::unique_ptr<LlamaProgram>> program =
-        LlamaProgram::Create(*parts->model, *worker, options);
+        LlamaProgram::Create(*parts->model, group, options);
     if (!program.ok()) {
       return absl::Status(program.status().code(),
-                          absl::StrCat("card ", card.id(), ": ", program.status().message()));
+                          absl::StrCat("instance ", first / per_instance, " (cards ",
+                                       config.cards(first).id(), "..",
+                                       config.cards(first + per_instance - 1).id(),
+                                       "): ", program.status().message()));
     }
     replicas.push_back(program->get());
-    parts->cards.push_back(std::move(worker));
     parts->programs.push_back(*std::move(program));
   }
   parts->serving_metrics = std::make_unique<ServingMetrics>(parts->metrics);
@@ -178,6 +216,7 @@ FabricServer::~FabricServer() { Shutdown(); }
 int FabricServer::http_port() const { return parts_->http->port(); }
 int FabricServer::grpc_port() const { return parts_->grpc_port; }
 const std::string& FabricServer::model_id() const { return parts_->service->model().id; }
+const std::vector<CardPlacement>& FabricServer::placement() const { return parts_->placement; }
 
 void FabricServer::Shutdown() {
   {

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "fabric/v1/config.pb.h"
+#include "server/placement.h"
 
 namespace fabric {
 
@@ -17,7 +18,8 @@ class ServerParts;  // everything it owns, in start-up order
 // Thread-safe: Shutdown may be called from any thread (once the server is up).
 class FabricServer {
  public:
-  // Opens the cards, loads the model onto each (one replica a card), and starts serving.
+  // Opens the cards, loads each instance of the model onto its group of cards
+  // (model.tensor_parallel x model.pipeline_parallel cards each), and starts serving.
   // `config` must have had ApplyDefaults and ValidateClusterConfig applied.
   static absl::StatusOr<std::unique_ptr<FabricServer>> Start(const v1::ClusterConfig& config);
   ~FabricServer();
@@ -25,6 +27,8 @@ class FabricServer {
   int http_port() const;
   int grpc_port() const;
   const std::string& model_id() const;
+  // Which card holds which shard of which instance.
+  const std::vector<CardPlacement>& placement() const;
 
   // Graceful: stop accepting connections, let in-flight requests finish for up to
   // `drain_timeout_seconds`, cancel the rest, then close everything.

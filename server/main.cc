@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "server/bench_command.h"
 #include "server/generate_command.h"
 #include "server/serve_command.h"
 #include "server/synth_command.h"
@@ -15,7 +16,8 @@ constexpr char kUsage[] =
     "commands:\n"
     "  serve      serve a model over OpenAI-compatible REST and gRPC\n"
     "  generate   generate text from a prompt on a mock card\n"
-    "  synth      write a random-weight Llama GGUF of a named shape\n";
+    "  synth      write a random-weight Llama GGUF of a named shape\n"
+    "  bench      measure an OpenAI-compatible server under load, like `vllm bench serve`\n";
 
 }  // namespace
 
@@ -33,6 +35,8 @@ int main(int argc, char** argv) {
     status = fabric::RunGenerateCommand(args);
   } else if (command == "synth") {
     status = fabric::RunSynthCommand(args);
+  } else if (command == "bench") {
+    status = fabric::RunBenchCommand(args);
   } else {
     std::fprintf(stderr, "fabric: unknown command '%s'\n%s", command.c_str(), kUsage);
     return 2;

@@ -10,16 +10,18 @@
 #include "common/status_macros.h"
 #include "server/config/config_loader.h"
 #include "server/config/config_validation.h"
+#include "model/model_file.h"
 #include "server/fabric_server.h"
+#include "server/placement.h"
 
 namespace fabric {
 namespace {
 
 constexpr char kUsage[] =
     "usage: fabric serve [--config FILE] [--model FILE] [--tokenizer FILE] [--host HOST]\n"
-    "                    [--http-port N] [--grpc-port N]\n"
+    "                    [--http-port N] [--grpc-port N] [--dry-run]\n"
     "Without --config, serves --model on one mock card. Flags override the config file.\n"
-    "Port 0 picks a free port.";
+    "Port 0 picks a free port. --dry-run prints where each shard of the model goes and exits.";
 
 // The config file (or an empty config), with flags on top.
 absl::StatusOr<v1::ClusterConfig> BuildConfig(const CliArgs& flags) {
@@ -55,11 +57,22 @@ absl::StatusOr<v1::ClusterConfig> BuildConfig(const CliArgs& flags) {
 
 absl::Status RunServeCommand(const std::vector<std::string>& args) {
   auto parsed = CliArgs::Parse(
-      args, {"config", "model", "tokenizer", "host", "http-port", "grpc-port"});
+      args, {"config", "model", "tokenizer", "host", "http-port", "grpc-port"}, {"dry-run"});
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(parsed.status().message(), "\n", kUsage));
   }
   ASSIGN_OR_RETURN(v1::ClusterConfig config, BuildConfig(*parsed));
+  if (parsed->Has("dry-run")) {
+    ASSIGN_OR_RETURN(std::unique_ptr<ModelFile> model,
+                     ModelFile::Open(config.model().path(), config.model().tokenizer()));
+    ASSIGN_OR_RETURN(std::vector<CardPlacement> placement, PlaceModel(config, *model));
+    std::printf("model '%s': tensor_parallel %d x pipeline_parallel %d, %zu instance(s)\n%s",
+                config.model().name().c_str(), config.model().tensor_parallel(),
+                config.model().pipeline_parallel(),
+                placement.empty() ? size_t{0} : size_t(placement.back().instance + 1),
+                DescribePlacement(placement).c_str());
+    return absl::OkStatus();
+  }
 
   // Every thread the server starts inherits this mask, so SIGTERM and SIGINT reach only the
   // sigwait below.
@@ -70,8 +83,8 @@ absl::Status RunServeCommand(const std::vector<std::string>& args) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   ASSIGN_OR_RETURN(std::unique_ptr<FabricServer> server, FabricServer::Start(config));
-  std::printf("fabric: serving model '%s' on %d card(s)\n", server->model_id().c_str(),
-              config.cards_size());
+  std::printf("fabric: serving model '%s' on %d card(s)\n%s", server->model_id().c_str(),
+              config.cards_size(), DescribePlacement(server->placement()).c_str());
   std::printf("fabric: REST http://%s:%d  gRPC %s:%d\n", config.server().host().c_str(),
               server->http_port(), config.server().host().c_str(), server->grpc_port());
   std::fflush(stdout);

@@ -125,6 +125,28 @@ void CheckModel(const v1::ServedModelConfig& model, Problems* problems) {
   }
 }
 
+// Cards per model instance against the cards listed.
+void CheckParallelism(const v1::ClusterConfig& config, Problems* problems) {
+  const v1::ServedModelConfig& model = config.model();
+  CheckNotNegative("model.tensor_parallel", model.tensor_parallel(), "1", problems);
+  CheckNotNegative("model.pipeline_parallel", model.pipeline_parallel(), "1", problems);
+  const int tp = std::max(model.tensor_parallel(), 1), pp = std::max(model.pipeline_parallel(), 1);
+  const int per_instance = tp * pp;
+  const int cards = std::max(config.cards_size(), 1);  // none listed: the default card
+  if (per_instance > cards) {
+    problems->push_back(absl::StrCat(
+        "model: tensor_parallel ", tp, " x pipeline_parallel ", pp, " needs ", per_instance,
+        " cards but the config lists ", cards, "; add cards or lower the product to at most ",
+        cards));
+  } else if (cards % per_instance != 0) {
+    problems->push_back(absl::StrCat(
+        "model: ", cards, " cards do not divide into instances of tensor_parallel ", tp,
+        " x pipeline_parallel ", pp, " = ", per_instance,
+        " cards; list a multiple of ", per_instance, " cards or choose a product that divides ",
+        cards));
+  }
+}
+
 void CheckPort(const std::string& path, int port, Problems* problems) {
   if (port < 0 || port > kMaxPort) {
     problems->push_back(absl::StrCat(path, ": ", port, " is not a port; use 1 to ", kMaxPort,
@@ -165,6 +187,8 @@ void ApplyDefaults(v1::ClusterConfig* config) {
   model->set_max_batch_tokens(OrDefault(model->max_batch_tokens(), kDefaultMaxBatchTokens));
   model->set_max_sequences(OrDefault(model->max_sequences(), kDefaultMaxSequences));
   model->set_kv_block_size(OrDefault(model->kv_block_size(), kDefaultKvBlockSize));
+  model->set_tensor_parallel(OrDefault(model->tensor_parallel(), 1));
+  model->set_pipeline_parallel(OrDefault(model->pipeline_parallel(), 1));
 
   v1::ServerConfig* server = config->mutable_server();
   if (server->host().empty()) server->set_host(kDefaultHost);
@@ -182,6 +206,7 @@ absl::Status ValidateClusterConfig(const v1::ClusterConfig& config) {
   Problems problems;
   CheckCards(config, &problems);
   CheckModel(config.model(), &problems);
+  CheckParallelism(config, &problems);
   CheckServer(config.server(), &problems);
   if (problems.empty()) return absl::OkStatus();
   if (problems.size() == 1) return absl::InvalidArgumentError(problems[0]);

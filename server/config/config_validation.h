@@ -17,6 +17,8 @@ namespace fabric {
 //   model.max_batch_tokens        256
 //   model.max_sequences           8
 //   model.kv_block_size           16
+//   model.tensor_parallel         1
+//   model.pipeline_parallel       1
 //   model.kv_blocks               left 0: "max_sequences contexts" depends on the model's context
 //                                 length, which is known only once the model is loaded
 //   server.host                   127.0.0.1

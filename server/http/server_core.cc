@@ -8,6 +8,8 @@
 #include <event2/keyvalq_struct.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -53,6 +55,9 @@ absl::StatusOr<int> OpenListener(const std::string& host, int port) {
     }
     const int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    // Stream chunks are small and latency-bound: send them at once rather than wait for the
+    // client's delayed ACK (Nagle). Accepted sockets inherit this from the listener on Linux.
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
       error = errno;
       close(fd);

@@ -120,3 +120,50 @@ TEST(DeviceWorkerTest, LaunchWaitsAreBoundedByTheTimeout) {
 
 }  // namespace
 }  // namespace fabric
+
+namespace fabric {
+namespace {
+
+TEST(FenceTest, OrdersCommandsAcrossCards) {
+  auto a = MakeWorker("a"), b = MakeWorker("b");
+  std::vector<int> order;
+  absl::Mutex mu;
+  auto record = [&](int step) {
+    return [&, step](Device&) {
+      absl::MutexLock lock(&mu);
+      order.push_back(step);
+      return absl::OkStatus();
+    };
+  };
+  auto fence = std::make_shared<Fence>();
+  b->WaitFor(fence);  // b is held until a has run its first command
+  b->Enqueue(record(2));
+  a->Enqueue([&](Device& device) {
+    absl::SleepFor(absl::Milliseconds(20));  // gives b every chance to run early
+    return record(1)(device);
+  });
+  a->Signal(fence);
+  ASSERT_TRUE(a->Sync().ok());
+  ASSERT_TRUE(b->Sync().ok());
+  EXPECT_EQ(order, (std::vector<int>{1, 2}));
+}
+
+TEST(FenceTest, AFailedCardPoisonsTheFenceInsteadOfHangingOthers) {
+  auto a = MakeWorker("a"), b = MakeWorker("b");
+  auto fence = std::make_shared<Fence>(2);
+  std::atomic<bool> ran = false;
+  a->Launch("no_such_kernel", {});  // a fails; its signal still comes, poisoned
+  a->Signal(fence);
+  b->Signal(fence);
+  b->WaitFor(fence);
+  b->Enqueue([&](Device&) {
+    ran = true;
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(a->Sync().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(b->Sync().code(), absl::StatusCode::kAborted);
+  EXPECT_FALSE(ran.load());
+}
+
+}  // namespace
+}  // namespace fabric

@@ -166,7 +166,8 @@ TEST(ConfigLoaderTest, UnknownTopLevelKeyNamesTheKnownOnes) {
 TEST(ConfigLoaderTest, UnknownNestedKeyNamesThePath) {
   EXPECT_EQ(ParseError("model:\n  path: x.bin\n  colour: blue\n"),
             "cluster.yaml:3: model: unknown key \"colour\" (known: path, tokenizer, name, "
-            "max_batch_tokens, max_sequences, kv_block_size, kv_blocks)");
+            "max_batch_tokens, max_sequences, kv_block_size, kv_blocks, tensor_parallel, "
+            "pipeline_parallel)");
 }
 
 TEST(ConfigLoaderTest, UnknownKeyInListItemNamesTheItem) {
@@ -254,7 +255,7 @@ INSTANTIATE_TEST_SUITE_P(
         // message and repeated fields given the wrong shape
         BadValue{"model: stories.bin\n",
                  "cluster.yaml:1: model: expected a mapping (keys: path, tokenizer, name, "
-                 "max_batch_tokens, max_sequences, kv_block_size, kv_blocks), "
+                 "max_batch_tokens, max_sequences, kv_block_size, kv_blocks, tensor_parallel, pipeline_parallel), "
                  "got \"stories.bin\""},
         BadValue{"cards:\n  id: card0\n",
                  "cluster.yaml:2: cards: expected a list (items starting with \"- \"), "
@@ -668,6 +669,8 @@ TEST(ConfigDefaultsTest, EmptyConfigGetsEveryDocumentedDefault) {
       max_batch_tokens: 256
       max_sequences: 8
       kv_block_size: 16
+      tensor_parallel: 1
+      pipeline_parallel: 1
     }
     server {
       host: "127.0.0.1"
@@ -686,7 +689,8 @@ cards:
   - {id: a, memory_bytes: 1GiB, compute_units: 2}
   - {id: b}
   - {id: x, kind: xrt, bitstream: d.xclbin}
-model: {path: m.gguf, name: mine, max_batch_tokens: 64, max_sequences: 2, kv_block_size: 8}
+model: {path: m.gguf, name: mine, max_batch_tokens: 64, max_sequences: 2, kv_block_size: 8,
+        tensor_parallel: 1, pipeline_parallel: 3}
 server: {host: "::1", http_port: 1, grpc_port: 2, max_waiting_requests: 3,
          request_timeout_seconds: 4, drain_timeout_seconds: 5}
 )yaml",

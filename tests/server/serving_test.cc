@@ -28,6 +28,7 @@ namespace {
 using ::fabric::testing_util::HttpCall;
 using ::fabric::testing_util::HttpResult;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using json = nlohmann::json;
 
 const std::string kModelDir = std::string(FABRIC_SOURCE_DIR) + "/models/stories260K/";
@@ -302,6 +303,59 @@ TEST_F(ServingTest, AClientThatHangsUpFreesItsSlot) {
   }
   EXPECT_EQ(MetricValue("fabric_num_requests_running"), 0);
   EXPECT_GE(MetricValue("fabric_request_success_total{finished_reason=\"cancelled\"}"), 1);
+}
+
+TEST(ServingParallelTest, AShardedDeploymentServesTheSameText) {
+  v1::ClusterConfig config = TestConfig(4);
+  config.mutable_model()->set_tensor_parallel(2);
+  config.mutable_model()->set_pipeline_parallel(2);
+  ASSERT_TRUE(ValidateClusterConfig(config).ok());
+  auto server = std::move(FabricServer::Start(config)).value();
+  ASSERT_EQ(server->placement().size(), 4u);
+  EXPECT_EQ(server->placement()[3].shard.stage, 1);
+  const std::string base = "http://127.0.0.1:" + std::to_string(server->http_port());
+  HttpResult result = HttpCall("POST", base + "/v1/completions",
+                               json({{"model", "stories260K"}, {"prompt", "Once upon a time"},
+                                     {"max_tokens", 30}, {"temperature", 0}})
+                                   .dump());
+  ASSERT_EQ(result.status, 200) << result.body;
+  EXPECT_EQ(json::parse(result.body)["choices"][0]["text"],
+            GenerateReference("Once upon a time", 30));
+  const std::string metrics = HttpCall("GET", base + "/metrics").body;
+  EXPECT_THAT(metrics, HasSubstr("fabric_device_all_reduce_bytes_total{device=\"card3\"}"));
+  EXPECT_THAT(metrics, HasSubstr("fabric_device_pipeline_bytes_total{device=\"card2\"}"));
+  EXPECT_THAT(metrics, Not(HasSubstr("fabric_device_pipeline_bytes_total{device=\"card2\"} 0\n")));
+}
+
+TEST(ServingParallelTest, BadParallelismFailsFastWithAdvice) {
+  v1::ClusterConfig heads = TestConfig(3);
+  heads.mutable_model()->set_tensor_parallel(3);
+  ASSERT_TRUE(ValidateClusterConfig(heads).ok());
+  EXPECT_THAT(FabricServer::Start(heads).status().message(),
+              HasSubstr("tensor_parallel 3 does not divide the model's 8 query heads; "
+                        "tensor_parallel 1, 2, 4, 8 would work"));
+
+  v1::ClusterConfig stages = TestConfig(8);
+  stages.mutable_model()->set_pipeline_parallel(8);
+  EXPECT_THAT(FabricServer::Start(stages).status().message(),
+              HasSubstr("pipeline_parallel 8 exceeds the model's 5 layers; use at most 5"));
+
+  v1::ClusterConfig too_few = TestConfig(2);
+  too_few.mutable_model()->set_tensor_parallel(4);
+  EXPECT_THAT(ValidateClusterConfig(too_few).message(),
+              HasSubstr("needs 4 cards but the config lists 2"));
+  v1::ClusterConfig uneven = TestConfig(3);
+  uneven.mutable_model()->set_tensor_parallel(2);
+  EXPECT_THAT(ValidateClusterConfig(uneven).message(),
+              HasSubstr("3 cards do not divide into instances"));
+
+  v1::ClusterConfig small = TestConfig(2);
+  small.mutable_model()->set_tensor_parallel(2);
+  small.mutable_cards(1)->set_memory_bytes(1 << 20);
+  absl::Status status = FabricServer::Start(small).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(status.message(), HasSubstr("card card1 (stage 0, rank 1) needs"));
+  EXPECT_THAT(status.message(), HasSubstr("split the model over more cards"));
 }
 
 TEST(ServingQueueTest, AFullQueueAnswers429) {

@@ -210,29 +210,10 @@ void CardProgram::AddOwnPartial(int n_tokens) {
   Launch("residual_add", {BufferRef{act_.x}, BufferRef{act_.projected}, 0, n_tokens * config_.dim});
 }
 
-void CardProgram::ReadPartial(HostFloats out, int n_tokens) {
-  worker_.Enqueue([this, out, n_tokens](Device& device) {
-    out->resize(size_t(n_tokens) * config_.dim);
-    return device.Read(act_.projected, 0, FloatBytes(*out, out->size()));
-  });
-}
-
-void CardProgram::AddPartials(const std::vector<HostFloats>& partials, int n_tokens) {
-  const size_t floats = size_t(n_tokens) * config_.dim;
+AllReduceMember CardProgram::ReductionMember() {
   const size_t slot_bytes = size_t(shape_.max_tokens) * config_.dim * sizeof(float);
-  for (int r = 0; r < static_cast<int>(partials.size()); ++r) {
-    if (r == shard_.rank) continue;
-    HostFloats partial = partials[r];
-    worker_.Enqueue([this, partial, r, floats, slot_bytes](Device& device) {
-      return device.Write(act_.partials, r * slot_bytes, FloatBytes(*partial, floats));
-    });
-  }
-  // The same order on every card, so every card's x stays bit-identical.
-  for (int r = 0; r < static_cast<int>(partials.size()); ++r) {
-    const BufferRef delta = r == shard_.rank ? BufferRef{act_.projected}
-                                             : BufferRef{act_.partials, r * slot_bytes};
-    Launch("residual_add", {BufferRef{act_.x}, delta, 0, static_cast<int32_t>(floats)});
-  }
+  return {&worker_, BufferRef{act_.projected}, BufferRef{act_.partials}, slot_bytes,
+          BufferRef{act_.x}};
 }
 
 void CardProgram::Classify(int n_logits, HostFloats logits) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "device/all_reduce.h"
 #include "device/device_worker.h"
 #include "model/batch.h"
 #include "model/card_weights.h"
@@ -60,11 +61,10 @@ class CardProgram {
   // x += (sum of every card's partial).
   void Layer(int layer, int n_tokens, const std::function<void()>& reduce);
 
-  // The reductions' card-side steps. Partial: [n_tokens, dim]
-  void AddOwnPartial(int n_tokens);                    // x += own partial (no other cards)
-  void ReadPartial(HostFloats out, int n_tokens);      // own partial -> host
-  // x += partials[0] + partials[1] + ... in rank order, its own from card memory.
-  void AddPartials(const std::vector<HostFloats>& partials, int n_tokens);
+  // x += own partial, when no other card holds a part of the layer.
+  void AddOwnPartial(int n_tokens);
+  // This card's buffers in an all-reduce of the partials into x.
+  AllReduceMember ReductionMember();
 
   // Next-token logits of the batch's logit rows for this card's vocabulary slice (last
   // stage): final norm, classifier, read into `logits`: [n_logits, vocab slice].

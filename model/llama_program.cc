@@ -4,19 +4,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "device/all_reduce.h"
 #include "device/fence.h"
 #include "kernels/kernel_signatures.h"
 #include "model/card_weights.h"
 
 namespace fabric {
 namespace {
-
-// One all-reduce point of one micro-batch in one stage: each rank's partial, and the fence
-// they all meet at.
-struct Reduction {
-  std::shared_ptr<Fence> fence;
-  std::vector<HostFloats> partials;
-};
 
 }  // namespace
 
@@ -166,13 +160,11 @@ void LlamaProgram::EnqueueMicroBatch(const Batch& mb, std::vector<HostFloats>& l
   HostFloats handoff;
   for (int s = 0; s < pp; ++s) {
     const Range layers = plan_.card(s, 0).layers;
-    std::vector<Reduction> reductions;
+    // Two all-reduces a layer (attention output, FFN output), shared by the stage's ranks.
+    std::vector<std::unique_ptr<AllReduce>> reductions;
     if (tp > 1) {
       for (int i = 0; i < 2 * layers.size(); ++i) {
-        reductions.push_back({std::make_shared<Fence>(tp), {}});
-        for (int r = 0; r < tp; ++r) {
-          reductions.back().partials.push_back(std::make_shared<std::vector<float>>());
-        }
+        reductions.push_back(std::make_unique<AllReduce>(tp, size_t(n) * config_.dim));
       }
     }
     auto next_handed = s + 1 < pp ? std::make_shared<Fence>(1) : nullptr;
@@ -192,12 +184,7 @@ void LlamaProgram::EnqueueMicroBatch(const Batch& mb, std::vector<HostFloats>& l
       for (int l = layers.begin; l < layers.end; ++l) {
         c.Layer(l, n, [&] {
           if (tp == 1) return c.AddOwnPartial(n);
-          Reduction& reduction = reductions[point++];
-          c.ReadPartial(reduction.partials[r], n);
-          c.worker().Signal(reduction.fence);
-          c.worker().WaitFor(reduction.fence);
-          c.AddPartials(reduction.partials, n);
-          traffic.all_reduce_bytes += x_bytes * tp;  // one partial out, tp - 1 in
+          traffic.all_reduce_bytes += reductions[point++]->Enqueue(r, c.ReductionMember());
         });
       }
       if (next_handed != nullptr && r == 0) {

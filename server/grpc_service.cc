@@ -162,6 +162,18 @@ void FillHeader(Response* response, const std::string& object, const std::string
 
 }  // namespace
 
+template <typename Request>
+absl::StatusOr<CompletionResult> GrpcInferenceService::Generate(grpc::ServerContext* context,
+                                                                const Request& request,
+                                                                const DeltaWriter& on_delta) {
+  absl::StatusOr<CompletionCall> call = CallFrom(service_, request);
+  if (!call.ok()) return call.status();
+  call->stream = on_delta != nullptr;
+  call->generation.deadline = absl::Now() + request_timeout_;
+  return Run(service_, context, *std::move(call),
+             on_delta ? on_delta : [](const ChoiceDelta&) { return true; });
+}
+
 GrpcInferenceService::GrpcInferenceService(InferenceService& service,
                                            absl::Duration request_timeout)
     : service_(service), request_timeout_(request_timeout) {}
@@ -169,12 +181,7 @@ GrpcInferenceService::GrpcInferenceService(InferenceService& service,
 grpc::Status GrpcInferenceService::Complete(grpc::ServerContext* context,
                                             const v1::CompletionRequest* request,
                                             v1::CompletionResponse* response) {
-  absl::StatusOr<CompletionCall> call = CallFrom(service_, *request);
-  if (!call.ok()) return ToGrpc(call.status());
-  call->stream = false;
-  call->generation.deadline = absl::Now() + request_timeout_;
-  absl::StatusOr<CompletionResult> result =
-      Run(service_, context, *std::move(call), [](const ChoiceDelta&) { return true; });
+  absl::StatusOr<CompletionResult> result = Generate(context, *request, nullptr);
   if (!result.ok()) return ToGrpc(result.status());
   FillHeader(response, "text_completion", request->model());
   for (const ChoiceResult& choice : result->choices) {
@@ -191,14 +198,10 @@ grpc::Status GrpcInferenceService::Complete(grpc::ServerContext* context,
 grpc::Status GrpcInferenceService::CompleteStream(
     grpc::ServerContext* context, const v1::CompletionRequest* request,
     grpc::ServerWriter<v1::CompletionResponse>* writer) {
-  absl::StatusOr<CompletionCall> call = CallFrom(service_, *request);
-  if (!call.ok()) return ToGrpc(call.status());
-  call->stream = true;
-  call->generation.deadline = absl::Now() + request_timeout_;
   v1::CompletionResponse header;
   FillHeader(&header, "text_completion", request->model());
   absl::StatusOr<CompletionResult> result =
-      Run(service_, context, *std::move(call), [&](const ChoiceDelta& delta) {
+      Generate(context, *request, [&](const ChoiceDelta& delta) {
         v1::CompletionResponse chunk = header;
         v1::CompletionChoice* choice = chunk.add_choices();
         choice->set_index(delta.index);
@@ -221,12 +224,7 @@ grpc::Status GrpcInferenceService::CompleteStream(
 grpc::Status GrpcInferenceService::ChatComplete(grpc::ServerContext* context,
                                                 const v1::ChatCompletionRequest* request,
                                                 v1::ChatCompletionResponse* response) {
-  absl::StatusOr<CompletionCall> call = CallFrom(service_, *request);
-  if (!call.ok()) return ToGrpc(call.status());
-  call->stream = false;
-  call->generation.deadline = absl::Now() + request_timeout_;
-  absl::StatusOr<CompletionResult> result =
-      Run(service_, context, *std::move(call), [](const ChoiceDelta&) { return true; });
+  absl::StatusOr<CompletionResult> result = Generate(context, *request, nullptr);
   if (!result.ok()) return ToGrpc(result.status());
   FillHeader(response, "chat.completion", request->model());
   for (const ChoiceResult& choice : result->choices) {
@@ -244,15 +242,11 @@ grpc::Status GrpcInferenceService::ChatComplete(grpc::ServerContext* context,
 grpc::Status GrpcInferenceService::ChatCompleteStream(
     grpc::ServerContext* context, const v1::ChatCompletionRequest* request,
     grpc::ServerWriter<v1::ChatCompletionChunk>* writer) {
-  absl::StatusOr<CompletionCall> call = CallFrom(service_, *request);
-  if (!call.ok()) return ToGrpc(call.status());
-  call->stream = true;
-  call->generation.deadline = absl::Now() + request_timeout_;
   v1::ChatCompletionChunk header;
   FillHeader(&header, "chat.completion.chunk", request->model());
-  std::vector<bool> started(std::max(call->n, 1), false);
+  std::vector<bool> started(std::max(request->sampling().n(), 1), false);
   absl::StatusOr<CompletionResult> result =
-      Run(service_, context, *std::move(call), [&](const ChoiceDelta& delta) {
+      Generate(context, *request, [&](const ChoiceDelta& delta) {
         v1::ChatCompletionChunk chunk = header;
         v1::ChatChunkChoice* choice = chunk.add_choices();
         choice->set_index(delta.index);

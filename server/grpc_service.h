@@ -2,6 +2,8 @@
 #ifndef FABRIC_SERVER_GRPC_SERVICE_H_
 #define FABRIC_SERVER_GRPC_SERVICE_H_
 
+#include <functional>
+
 #include "absl/time/time.h"
 #include "fabric/v1/inference.grpc.pb.h"
 #include "server/inference_service.h"
@@ -29,6 +31,13 @@ class GrpcInferenceService final : public v1::Inference::Service {
                       v1::HealthResponse* response) override;
 
  private:
+  // Writes one streamed delta; false when the client is gone.
+  using DeltaWriter = std::function<bool(const ChoiceDelta&)>;
+  // Runs a call for `request`, streamed through `on_delta` when it is set.
+  template <typename Request>
+  absl::StatusOr<CompletionResult> Generate(grpc::ServerContext* context, const Request& request,
+                                            const DeltaWriter& on_delta);
+
   InferenceService& service_;
   const absl::Duration request_timeout_;
 };

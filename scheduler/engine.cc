@@ -8,11 +8,7 @@
 namespace fabric {
 namespace {
 
-// Positions a sequence may come to occupy: its prompt and every token it may generate, up
-// to the context. Its blocks are reserved for all of them when it is admitted.
-int PositionsNeeded(const Sequence& seq, int context_length) {
-  return std::min(seq.prompt_len + seq.request.max_tokens, context_length);
-}
+int BlocksFor(int positions, int block_size) { return (positions + block_size - 1) / block_size; }
 
 }  // namespace
 
@@ -38,6 +34,14 @@ absl::StatusOr<std::shared_ptr<RequestHandle>> Engine::Submit(
     return absl::InvalidArgumentError(absl::StrCat(
         "this model's maximum context length is ", context, " tokens; the prompt has ", prompt,
         " (room is needed for at least one generated token)"));
+  }
+  for (const Replica& replica : replicas_) {
+    const int needed = BlocksFor(prompt + 1, replica.blocks.block_size());
+    if (needed > replica.blocks.num_blocks()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the prompt needs ", needed, " KV-cache blocks and a card's cache holds ",
+          replica.blocks.num_blocks(), "; raise model.kv_blocks"));
+    }
   }
   for (int token : request.prompt_tokens) {
     if (token < 0 || token >= model_config().vocab_size) {
@@ -102,6 +106,12 @@ void Engine::Loop() {
     if (metrics_) {
       metrics_->running.Set(running_count_.load());
       metrics_->waiting.Set(waiting_count_.load());
+      int used = 0, total = 0;
+      for (const Replica& replica : replicas_) {
+        used += replica.blocks.num_blocks() - replica.blocks.free_blocks();
+        total += replica.blocks.num_blocks();
+      }
+      metrics_->kv_cache_usage.Set(total == 0 ? 0.0 : double(used) / total);
     }
   }
 }
@@ -119,7 +129,6 @@ void Engine::DropCancelled() {
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     if (expired(*it)) {
       Finish(*it, FinishReason::kCancelled, status_of(*it));
-      --waiting_count_;
       it = waiting_.erase(it);
     } else {
       ++it;
@@ -134,32 +143,59 @@ void Engine::DropCancelled() {
 }
 
 void Engine::Admit() {
-  const int context = model_config().context_length;
   while (!waiting_.empty()) {
     Sequence& seq = waiting_.front();
-    const int positions = PositionsNeeded(seq, context);
+    // Blocks for what it must prefill now: its prompt, or all its tokens after a preemption.
+    const int positions = static_cast<int>(seq.tokens.size());
     // The replica with the fewest running sequences that can hold this one.
     Replica* best = nullptr;
     for (Replica& replica : replicas_) {
-      const int block_size = replica.blocks.block_size();
       const bool room =
           static_cast<int>(replica.running.size()) < replica.program->options().max_sequences &&
-          replica.blocks.free_blocks() >= (positions + block_size - 1) / block_size;
+          replica.blocks.free_blocks() >= BlocksFor(positions, replica.blocks.block_size());
       if (room && (best == nullptr || replica.running.size() < best->running.size())) {
         best = &replica;
       }
     }
     if (best == nullptr) return;  // first come, first served: nobody overtakes the head
     if (!best->blocks.Reserve(positions, seq.blocks).ok()) return;
-    seq.scheduled = absl::Now();
-    if (metrics_) {
-      metrics_->queue_time.Observe(absl::ToDoubleSeconds(seq.scheduled - seq.arrival));
-      metrics_->prompt_tokens.Increment(seq.prompt_len);
+    if (seq.scheduled == absl::InfinitePast()) {
+      seq.scheduled = absl::Now();
+      if (metrics_) {
+        metrics_->queue_time.Observe(absl::ToDoubleSeconds(seq.scheduled - seq.arrival));
+        metrics_->prompt_tokens.Increment(seq.prompt_len);
+      }
     }
+    seq.running = true;
     best->running.push_back(std::move(seq));
     waiting_.pop_front();
     --waiting_count_;
     ++running_count_;
+  }
+}
+
+void Engine::GrowOrPreempt(Replica& replica) {
+  // Oldest first: when blocks run out, the newest sequence gives its blocks back and waits at
+  // the head of the queue to be recomputed, so the oldest keep their progress.
+  for (auto it = replica.running.begin(); it != replica.running.end(); ++it) {
+    while (!replica.blocks.Reserve(static_cast<int>(it->tokens.size()), it->blocks).ok()) {
+      if (replica.running.size() == 1) {
+        // Alone and still out of room: the cache cannot hold this sequence any longer.
+        Finish(*it, FinishReason::kLength);
+        return;
+      }
+      auto newest = std::prev(replica.running.end());
+      const bool self = newest == it;
+      replica.blocks.Release(newest->blocks);
+      newest->processed = 0;
+      newest->running = false;
+      waiting_.push_front(std::move(*newest));
+      replica.running.erase(newest);
+      --running_count_;
+      ++waiting_count_;
+      if (metrics_) metrics_->preemptions.Increment();
+      if (self) return;
+    }
   }
 }
 
@@ -174,6 +210,8 @@ void Engine::Step() {
   for (size_t r = 0; r < replicas_.size(); ++r) {
     Replica& replica = replicas_[r];
     Planned& plan = plans[r];
+    GrowOrPreempt(replica);
+    Reap(replica);
     int budget = replica.program->options().max_batch_tokens;
     // Decoding sequences first (one token each) so a long prompt never stalls them; then
     // prompts, in chunks that fill the rest of the step's token budget.
@@ -198,6 +236,10 @@ void Engine::Step() {
       budget -= take;
     }
     if (plan.batch.size() == 0) continue;
+    if (metrics_) {
+      metrics_->batch_sequences.Observe(static_cast<double>(plan.fed.size()));
+      metrics_->batch_tokens.Observe(plan.batch.size());
+    }
     absl::Status submitted = replica.program->Submit(plan.batch);
     plan.submitted = submitted.ok();
     if (!submitted.ok()) {
@@ -272,6 +314,9 @@ bool Engine::Emit(Sequence& seq, std::span<float> logits) {
 void Engine::Finish(Sequence& seq, FinishReason reason, absl::Status status) {
   if (seq.finished) return;
   seq.finished = true;
+  // Counted out before the observer hears of it, so a client that sees its request finish
+  // never sees it still counted.
+  --(seq.running ? running_count_ : waiting_count_);
   FinishInfo info;
   info.reason = reason;
   info.status = std::move(status);
@@ -291,7 +336,6 @@ void Engine::Reap(Replica& replica) {
     if (it->finished) {
       replica.blocks.Release(it->blocks);
       it = replica.running.erase(it);
-      --running_count_;
     } else {
       ++it;
     }

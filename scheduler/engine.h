@@ -26,9 +26,12 @@ struct EngineOptions {
   int max_waiting_requests = 64;  // beyond this, Submit answers ResourceExhausted
 };
 
-// Continuous batching over one or more replicas of the model (each a program on its own
-// card): every step, running sequences decode together, waiting ones join as KV blocks and
+// Continuous batching over one or more replicas of the model (each a program on its group of
+// cards): every step, running sequences decode together, waiting ones join as KV blocks and
 // batch limits allow (long prompts prefill in chunks), and finished or cancelled ones leave.
+// KV blocks are taken as sequences grow; when they run out, the newest sequence is preempted
+// (its blocks freed, its tokens recomputed when it is readmitted), so requests wait rather
+// than fail.
 // Submit, Drain and the counters are thread-safe; observers are called on the scheduler
 // thread. The programs and tokenizer must outlive the engine.
 class Engine {
@@ -64,6 +67,9 @@ class Engine {
   bool TakeArrivals();
   void DropCancelled();
   void Admit();
+  // Gives every running sequence of `replica` the blocks its next tokens need, preempting the
+  // newest sequences when the cache is full.
+  void GrowOrPreempt(Replica& replica);
   void Step();
   // Samples from `logits` for `seq`, reports the token, and returns false if it finished.
   bool Emit(Sequence& seq, std::span<float> logits);

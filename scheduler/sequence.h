@@ -32,17 +32,18 @@ struct Sequence {
   std::shared_ptr<RequestHandle> handle;
   std::vector<int> tokens;  // prompt, then generated
   int prompt_len;
-  int processed = 0;        // tokens whose keys and values are in the cache
+  int processed = 0;        // tokens whose keys and values are in the cache (0 after preemption)
   std::vector<int> blocks;  // KV-cache block table
   Sampler sampler;
   Utf8Stream utf8;  // token bytes -> whole characters, before stop matching
   StopMatcher stop;
   LogitsProcessor logits;
   GenerationRequest request;
+  bool running = false;   // admitted to a card (rather than waiting)
   bool finished = false;
 
   absl::Time arrival = absl::Now();
-  absl::Time scheduled;     // first admitted to a card
+  absl::Time scheduled = absl::InfinitePast();  // first admitted to a card
   absl::Time last_token;    // when the latest token was generated
 
   int generated() const { return static_cast<int>(tokens.size()) - prompt_len; }

@@ -31,6 +31,16 @@ ServingMetrics::ServingMetrics(MetricsRegistry& r)
       generation_tokens(r.Counter("fabric_generation_tokens_total", "Tokens generated.")),
       running(r.Gauge("fabric_num_requests_running", "Requests being generated.")),
       waiting(r.Gauge("fabric_num_requests_waiting", "Requests waiting to be scheduled.")),
+      kv_cache_usage(r.Gauge("fabric_kv_cache_usage_perc",
+                             "Fraction of KV-cache blocks in use (0 to 1).")),
+      preemptions(r.Counter("fabric_num_preemptions_total",
+                            "Sequences preempted when KV-cache blocks ran out.")),
+      batch_sequences(r.Histogram("fabric_batch_size",
+                                  "Sequences in one scheduler step of one model instance.",
+                                  {1, 2, 4, 8, 16, 32, 64, 128, 256})),
+      batch_tokens(r.Histogram("fabric_iteration_tokens_total",
+                               "Tokens in one scheduler step of one model instance.",
+                               {1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096})),
       registry(r) {
   for (FinishReason reason : {FinishReason::kStop, FinishReason::kLength,
                               FinishReason::kCancelled, FinishReason::kError}) {

@@ -24,6 +24,10 @@ struct ServingMetrics {
   prometheus::Counter& generation_tokens;
   prometheus::Gauge& running;
   prometheus::Gauge& waiting;
+  prometheus::Gauge& kv_cache_usage;        // fraction of KV-cache blocks in use
+  prometheus::Counter& preemptions;
+  prometheus::Histogram& batch_sequences;   // sequences in one step of one instance
+  prometheus::Histogram& batch_tokens;      // tokens in one step of one instance
   MetricsRegistry& registry;
 
   // requests finished, by reason

@@ -70,7 +70,8 @@ class EngineTest : public ::testing::Test {
   }
 
   // Starts an engine over `cards` replicas.
-  void StartEngine(int cards, ProgramOptions options, EngineOptions engine_options = {}) {
+  void StartEngine(int cards, ProgramOptions options, EngineOptions engine_options = {},
+                   ServingMetrics* metrics = nullptr) {
     for (int c = 0; c < cards; ++c) {
       MockDeviceOptions card;
       card.name = "mock" + std::to_string(c);
@@ -79,7 +80,7 @@ class EngineTest : public ::testing::Test {
     }
     std::vector<LlamaProgram*> replicas;
     for (auto& program : programs_) replicas.push_back(program.get());
-    engine_ = std::make_unique<Engine>(replicas, *tokenizer_, engine_options, nullptr);
+    engine_ = std::make_unique<Engine>(replicas, *tokenizer_, engine_options, metrics);
   }
 
   GenerationRequest Greedy(const std::string& prompt, int max_tokens) {
@@ -125,6 +126,36 @@ TEST_F(EngineTest, ConcurrentRequestsGetTheTextTheyGetAlone) {
               static_cast<int>(collectors[i]->tokens().size()));
   }
   EXPECT_EQ(engine_->running(), 0);
+}
+
+TEST_F(EngineTest, WhenKvBlocksRunOutTheNewestIsPreemptedAndEveryRequestStillCompletes) {
+  MetricsRegistry registry;
+  ServingMetrics metrics(registry);
+  // 12 blocks of 16 positions; six requests growing to 5 + 60 positions (5 blocks) each.
+  StartEngine(1, {.max_batch_tokens = 64, .max_sequences = 8, .kv_block_size = 16,
+                  .kv_blocks = 12},
+              {}, &metrics);
+  const std::vector<std::string> prompts = {"Once upon a time", "Lily and Tom", "The cat",
+                                            "One day, a big dog", "Hello", "She was happy"};
+  std::vector<GenerationRequest> requests;
+  std::vector<std::shared_ptr<Collector>> collectors;
+  for (const std::string& prompt : prompts) {
+    requests.push_back(Greedy(prompt, 60));
+    requests.back().stop = {};
+    collectors.push_back(std::make_shared<Collector>());
+    ASSERT_TRUE(engine_->Submit(requests.back(), collectors.back()).ok());
+  }
+  for (size_t i = 0; i < collectors.size(); ++i) {
+    collectors[i]->Wait();
+    EXPECT_EQ(collectors[i]->tokens(), Alone(requests[i])) << "request " << i;
+  }
+  EXPECT_GE(metrics.preemptions.Value(), 1);
+  EXPECT_EQ(engine_->running(), 0);
+
+  GenerationRequest huge = Greedy("x", 1);
+  huge.prompt_tokens.assign(200, 400);  // 13 blocks: more than the whole cache
+  EXPECT_THAT(engine_->Submit(huge, std::make_shared<Collector>()).status().message(),
+              HasSubstr("KV-cache blocks"));
 }
 
 TEST_F(EngineTest, ReplicasAndChunkedPrefillDoNotChangeResults) {

@@ -38,7 +38,7 @@ ServingMetrics::ServingMetrics(MetricsRegistry& r)
       batch_sequences(r.Histogram("fabric_batch_size",
                                   "Sequences in one scheduler step of one model instance.",
                                   {1, 2, 4, 8, 16, 32, 64, 128, 256})),
-      batch_tokens(r.Histogram("fabric_iteration_tokens_total",
+      batch_tokens(r.Histogram("fabric_iteration_tokens",
                                "Tokens in one scheduler step of one model instance.",
                                {1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096})),
       registry(r) {

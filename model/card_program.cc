@@ -216,6 +216,34 @@ AllReduceMember CardProgram::ReductionMember() {
           BufferRef{act_.x}};
 }
 
+void CardProgram::ReadKvBlock(int layer, int block, HostFloats keys, HostFloats values) {
+  const size_t floats = size_t(shape_.block_size) * kv_dim_;
+  const size_t offset =
+      ((size_t(layer - shard_.layers.begin) * shape_.kv_rows) + size_t(block) * shape_.block_size) *
+      kv_dim_ * sizeof(float);
+  worker_.Enqueue([this, keys, values, floats, offset](Device& device) {
+    keys->resize(floats);
+    values->resize(floats);
+    if (absl::Status s = device.Read(k_cache_, offset, FloatBytes(*keys, floats)); !s.ok()) {
+      return s;
+    }
+    return device.Read(v_cache_, offset, FloatBytes(*values, floats));
+  });
+}
+
+void CardProgram::WriteKvBlock(int layer, int block, HostFloats keys, HostFloats values) {
+  const size_t floats = size_t(shape_.block_size) * kv_dim_;
+  const size_t offset =
+      ((size_t(layer - shard_.layers.begin) * shape_.kv_rows) + size_t(block) * shape_.block_size) *
+      kv_dim_ * sizeof(float);
+  worker_.Enqueue([this, keys, values, floats, offset](Device& device) {
+    if (absl::Status s = device.Write(k_cache_, offset, FloatBytes(*keys, floats)); !s.ok()) {
+      return s;
+    }
+    return device.Write(v_cache_, offset, FloatBytes(*values, floats));
+  });
+}
+
 void CardProgram::Classify(int n_logits, HostFloats logits) {
   const int32_t n = n_logits, dim = config_.dim;
   // Only the rows whose logits are wanted go through the final norm and the classifier.

@@ -66,6 +66,12 @@ class CardProgram {
   // This card's buffers in an all-reduce of the partials into x.
   AllReduceMember ReductionMember();
 
+  // One KV-cache block of layer `layer` (a model layer index of this shard): block_size rows
+  // of this card's key/value width each, to or from host memory (KV transfers between groups).
+  void ReadKvBlock(int layer, int block, HostFloats keys, HostFloats values);
+  void WriteKvBlock(int layer, int block, HostFloats keys, HostFloats values);
+  int kv_width() const { return kv_dim_; }
+
   // Next-token logits of the batch's logit rows for this card's vocabulary slice (last
   // stage): final norm, classifier, read into `logits`: [n_logits, vocab slice].
   void Classify(int n_logits, HostFloats logits);

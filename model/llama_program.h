@@ -57,6 +57,9 @@ class LlamaProgram {
   // Blocks in each card's KV cache (options.kv_blocks, or the default it resolved to).
   int kv_blocks() const { return shape_.kv_rows / options_.kv_block_size; }
   const CardTraffic& traffic(int card) const { return *traffic_[card]; }
+  // The cards' programs, stage-major like plan().cards (for KV transfers).
+  int num_cards() const { return static_cast<int>(cards_.size()); }
+  CardProgram& card_program(int card) { return *cards_[card]; }
 
   // Runs one step. Returns the next-token logits of batch.logit_tokens, in that order:
   // [logit_tokens.size(), vocab_size].

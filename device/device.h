@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -57,6 +58,7 @@ struct DeviceStats {
   uint64_t bytes_written = 0;  // host to card
   uint64_t bytes_read = 0;     // card to host
   uint64_t launches = 0;
+  std::map<std::string, uint64_t> launches_by_kernel;
   double busy_seconds = 0;     // time kernels were running
 
   uint64_t memory_used(MemoryKind kind) const {

@@ -74,10 +74,11 @@ void ExportCardMetrics(ServerParts& parts) {
     std::vector<prometheus::Gauge*> memory;  // by MemoryKind
     prometheus::Counter* busy;
     double busy_reported = 0;
+    std::map<std::string, uint64_t> launches_reported;  // by kernel
   };
   auto gauges = std::make_shared<std::vector<CardGauges>>();
   for (auto& card : parts.cards) {
-    CardGauges g{card.get(), {}, nullptr};
+    CardGauges g{card.get(), {}, nullptr, 0, {}};
     for (MemoryKind kind : kAllMemoryKinds) {
       g.memory.push_back(&parts.metrics.Gauge(
           "fabric_device_memory_used_bytes", "Card memory in use, by what it holds.",
@@ -110,9 +111,17 @@ void ExportCardMetrics(ServerParts& parts) {
                                 "pipeline stages.",
                                 device)});
   }
-  parts.metrics.AddCollectHook([gauges, traffic] {
+  MetricsRegistry* registry = &parts.metrics;
+  parts.metrics.AddCollectHook([gauges, traffic, registry] {
     for (CardGauges& g : *gauges) {
       const DeviceStats stats = g.card->stats();
+      for (const auto& [kernel, count] : stats.launches_by_kernel) {
+        registry
+            ->Counter("fabric_device_kernel_launches_total", "Kernel launches, by card and kernel.",
+                      {{"device", g.card->info().name}, {"kernel", kernel}})
+            .Increment(static_cast<double>(count - g.launches_reported[kernel]));
+        g.launches_reported[kernel] = count;
+      }
       for (MemoryKind kind : kAllMemoryKinds) {
         g.memory[static_cast<int>(kind)]->Set(static_cast<double>(stats.memory_used(kind)));
       }

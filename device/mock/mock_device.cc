@@ -192,6 +192,7 @@ absl::StatusOr<RunHandle> MockDevice::Launch(std::string_view kernel,
       parts);
   absl::MutexLock lock(&stats_mu_);
   ++stats_.launches;
+  ++stats_.launches_by_kernel[std::string(kernel)];
   return job;
 }
 

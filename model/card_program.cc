@@ -145,25 +145,28 @@ void CardProgram::ReadActivations(HostFloats x, int n_tokens) {
 
 void CardProgram::Product(const CardTensor& w, Input& in, BufferId out, int n_tokens) {
   const int32_t n = n_tokens, n_in = w.row_len, n_out = w.rows;
-  if (w.type == TensorType::kQ8_0) {
-    if (!in.quantized) {
-      Launch("quantize_q8_0", {BufferRef{in.f32}, BufferRef{in.q8}, n_in, 0, n});
-      in.quantized = true;
-    }
-    if (n_tokens == 1) {
-      Launch("matvec_q8_0",
-             {BufferRef{w.buffer}, BufferRef{in.q8}, BufferRef{out}, n_in, 0, n_out});
-    } else {
-      Launch("matmul_q8_0",
-             {BufferRef{w.buffer}, BufferRef{in.q8}, BufferRef{out}, n, n_in, n_out, 0, n_out});
-    }
-  } else if (n_tokens == 1) {
-    Launch("matvec_f32", {BufferRef{w.buffer}, BufferRef{in.f32}, BufferRef{out}, n_in, 0, n_out});
-  } else {
-    Launch("matmul_f32",
-           {BufferRef{w.buffer}, BufferRef{in.f32}, BufferRef{out}, n, n_in, n_out, 0, n_out});
+  const bool q8 = w.type == TensorType::kQ8_0;
+  if (q8 && !in.quantized) {
+    Launch("quantize_q8_0", {BufferRef{in.f32}, BufferRef{in.q8}, n_in, 0, n});
+    in.quantized = true;
   }
+  // Decode steps take the matrix-vector kernels (weights streamed once for a few vectors),
+  // prefill the matrix-matrix ones; a card whose bitstream has only one kind uses it for
+  // both. Both compute bit-identical rows.
+  const char* vector_kernel = q8 ? "matvec_q8_0" : "matvec_f32";
+  const char* matrix_kernel = q8 ? "matmul_q8_0" : "matmul_f32";
+  const bool use_vector = decode_ ? Offers(vector_kernel) : !Offers(matrix_kernel);
+  Launch(use_vector ? vector_kernel : matrix_kernel,
+         {BufferRef{w.buffer}, BufferRef{q8 ? in.q8 : in.f32}, BufferRef{out}, n, n_in, n_out, 0,
+          n_out});
 }
+
+bool CardProgram::Offers(const char* kernel) const {
+  const std::vector<std::string>& kernels = worker_.info().kernels;
+  return std::find(kernels.begin(), kernels.end(), kernel) != kernels.end();
+}
+
+void CardProgram::SetPhase(bool decode) { decode_ = decode; }
 
 void CardProgram::Layer(int layer, int n_tokens, const std::function<void()>& reduce) {
   const int index = layer - shard_.layers.begin;

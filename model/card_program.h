@@ -49,6 +49,9 @@ class CardProgram {
   // Token ids, positions, cache slots and block tables of `batch` (token metadata every layer
   // needs).
   void UploadBatch(const Batch& batch);
+  // Whether the batches that follow are decode steps (one token of each sequence), which
+  // take the matrix-vector kernels, or prefill, which takes the matrix-matrix ones.
+  void SetPhase(bool decode);
   // x = embedding rows of the batch's tokens (first stage).
   void Embed(int n_tokens);
   // x from / to host memory (pipeline hand-offs). x: [n_tokens, dim]
@@ -96,6 +99,8 @@ class CardProgram {
   // out[t, :] = w · in[t, :] for tokens t < n_tokens, choosing the kernel for w's type.
   void Product(const CardTensor& w, Input& in, BufferId out, int n_tokens);
   void Launch(const char* kernel, std::vector<KernelArg> args);
+  // Whether the card's bitstream has `kernel`.
+  bool Offers(const char* kernel) const;
 
   const ModelConfig config_;
   const CardShard shard_;
@@ -109,6 +114,7 @@ class CardProgram {
   int q_dim_ = 0;       // local query width: q heads * head_dim
   int kv_dim_ = 0;      // local key/value width
   int hidden_dim_ = 0;  // local FFN columns
+  bool decode_ = false;
 };
 
 }  // namespace fabric

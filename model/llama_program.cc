@@ -1,6 +1,7 @@
 #include "model/llama_program.h"
 
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -155,6 +156,9 @@ std::vector<Batch> LlamaProgram::MicroBatches(const Batch& batch, int parts,
 
 void LlamaProgram::EnqueueMicroBatch(const Batch& mb, std::vector<HostFloats>& logits) {
   const int tp = plan_.tensor_parallel, pp = plan_.pipeline_parallel, n = mb.size();
+  // A decode step carries one token of each of its sequences.
+  const bool decode =
+      std::set<int>(mb.sequences.begin(), mb.sequences.end()).size() == size_t(n);
   const uint64_t x_bytes = uint64_t(n) * config_.dim * sizeof(float);
   std::shared_ptr<Fence> handed = nullptr;  // the previous stage's output is in `handoff`
   HostFloats handoff;
@@ -173,6 +177,7 @@ void LlamaProgram::EnqueueMicroBatch(const Batch& mb, std::vector<HostFloats>& l
       CardProgram& c = card(s, r);
       CardTraffic& traffic = *traffic_[s * tp + r];
       c.UploadBatch(mb);
+      c.SetPhase(decode);
       if (s == 0) {
         c.Embed(n);
       } else {

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "model/kv_transfer.h"
 
 namespace fabric {
 namespace {
@@ -12,13 +13,14 @@ int BlocksFor(int positions, int block_size) { return (positions + block_size - 
 
 }  // namespace
 
-Engine::Engine(std::vector<LlamaProgram*> replicas, const Tokenizer& tokenizer,
+Engine::Engine(std::vector<EngineInstance> instances, const Tokenizer& tokenizer,
                EngineOptions options, ServingMetrics* metrics)
     : tokenizer_(tokenizer), options_(options), metrics_(metrics) {
-  for (LlamaProgram* program : replicas) {
-    replicas_.push_back(
-        Replica{program, KvBlockAllocator(program->kv_blocks(), program->options().kv_block_size),
-                {}});
+  for (const EngineInstance& instance : instances) {
+    LlamaProgram* program = instance.program;
+    replicas_.push_back(Replica{
+        program, instance.role,
+        KvBlockAllocator(program->kv_blocks(), program->options().kv_block_size), {}});
   }
   thread_ = std::thread([this] { Loop(); });
 }
@@ -150,6 +152,7 @@ void Engine::Admit() {
     // The replica with the fewest running sequences that can hold this one.
     Replica* best = nullptr;
     for (Replica& replica : replicas_) {
+      if (replica.role == InstanceRole::kDecode) continue;  // prompts run elsewhere
       const bool room =
           static_cast<int>(replica.running.size()) < replica.program->options().max_sequences &&
           replica.blocks.free_blocks() >= BlocksFor(positions, replica.blocks.block_size());
@@ -216,7 +219,9 @@ void Engine::Step() {
     // Decoding sequences first (one token each) so a long prompt never stalls them; then
     // prompts, in chunks that fill the rest of the step's token budget.
     std::vector<Sequence*> order;
-    for (Sequence& seq : replica.running) order.push_back(&seq);
+    for (Sequence& seq : replica.running) {
+      if (!AwaitsHandOff(replica, seq)) order.push_back(&seq);
+    }
     std::stable_partition(order.begin(), order.end(), [](Sequence* seq) {
       return static_cast<int>(seq->tokens.size()) - seq->processed == 1;
     });
@@ -265,6 +270,56 @@ void Engine::Step() {
       Emit(*plan.with_logits[i], std::span<float>(logits->data() + i * vocab, vocab));
     }
     Reap(replicas_[r]);
+  }
+  for (Replica& replica : replicas_) {
+    if (replica.role == InstanceRole::kPrefill) HandOff(replica);
+  }
+}
+
+bool Engine::AwaitsHandOff(const Replica& replica, const Sequence& seq) {
+  return replica.role == InstanceRole::kPrefill && seq.generated() > 0 &&
+         static_cast<int>(seq.tokens.size()) - seq.processed == 1;
+}
+
+void Engine::HandOff(Replica& prefill) {
+  for (auto it = prefill.running.begin(); it != prefill.running.end();) {
+    Sequence& seq = *it;
+    if (seq.finished || !AwaitsHandOff(prefill, seq)) {
+      ++it;
+      continue;
+    }
+    // The decode instance with the fewest sequences that has room for this one.
+    Replica* target = nullptr;
+    for (Replica& replica : replicas_) {
+      if (replica.role != InstanceRole::kDecode) continue;
+      const bool room =
+          static_cast<int>(replica.running.size()) < replica.program->options().max_sequences &&
+          replica.blocks.free_blocks() >=
+              BlocksFor(static_cast<int>(seq.tokens.size()), replica.blocks.block_size());
+      if (room && (target == nullptr || replica.running.size() < target->running.size())) {
+        target = &replica;
+      }
+    }
+    if (target == nullptr) return;  // in order: the next may not move before this one
+    std::vector<int> blocks;
+    if (!target->blocks.Reserve(static_cast<int>(seq.tokens.size()), blocks).ok()) return;
+    const absl::Time start = absl::Now();
+    absl::StatusOr<uint64_t> moved =
+        TransferKv(*prefill.program, seq.blocks, *target->program, blocks, seq.processed);
+    if (!moved.ok()) {
+      target->blocks.Release(blocks);
+      Finish(seq, FinishReason::kError, moved.status());
+      ++it;
+      continue;
+    }
+    if (metrics_) {
+      metrics_->kv_transfer_bytes.Increment(static_cast<double>(*moved));
+      metrics_->kv_transfer_seconds.Increment(absl::ToDoubleSeconds(absl::Now() - start));
+    }
+    prefill.blocks.Release(seq.blocks);
+    seq.blocks = std::move(blocks);
+    target->running.push_back(std::move(seq));
+    it = prefill.running.erase(it);
   }
 }
 

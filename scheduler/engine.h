@@ -22,6 +22,15 @@
 
 namespace fabric {
 
+// What a model instance does: unified instances prefill and decode; prefill instances run
+// prompts and hand each sequence, with its KV cache, to a decode instance.
+enum class InstanceRole { kUnified, kPrefill, kDecode };
+
+struct EngineInstance {
+  LlamaProgram* program;
+  InstanceRole role = InstanceRole::kUnified;
+};
+
 struct EngineOptions {
   int max_waiting_requests = 64;  // beyond this, Submit answers ResourceExhausted
 };
@@ -36,7 +45,7 @@ struct EngineOptions {
 // thread. The programs and tokenizer must outlive the engine.
 class Engine {
  public:
-  Engine(std::vector<LlamaProgram*> replicas, const Tokenizer& tokenizer, EngineOptions options,
+  Engine(std::vector<EngineInstance> instances, const Tokenizer& tokenizer, EngineOptions options,
          ServingMetrics* metrics);
   ~Engine();
   Engine(const Engine&) = delete;
@@ -58,6 +67,7 @@ class Engine {
  private:
   struct Replica {
     LlamaProgram* program;
+    InstanceRole role;
     KvBlockAllocator blocks;
     std::list<Sequence> running;
   };
@@ -70,6 +80,11 @@ class Engine {
   // Gives every running sequence of `replica` the blocks its next tokens need, preempting the
   // newest sequences when the cache is full.
   void GrowOrPreempt(Replica& replica);
+  // Moves sequences whose prompts a prefill instance has finished to decode instances with
+  // room, KV cache and all; the rest wait on the prefill instance for room.
+  void HandOff(Replica& prefill);
+  // A sequence on a prefill instance that has its next token and waits to move.
+  static bool AwaitsHandOff(const Replica& replica, const Sequence& seq);
   void Step();
   // Samples from `logits` for `seq`, reports the token, and returns false if it finished.
   bool Emit(Sequence& seq, std::span<float> logits);

@@ -26,6 +26,8 @@ struct ServingMetrics {
   prometheus::Gauge& waiting;
   prometheus::Gauge& kv_cache_usage;        // fraction of KV-cache blocks in use
   prometheus::Counter& preemptions;
+  prometheus::Counter& kv_transfer_bytes;   // prefill -> decode instances
+  prometheus::Counter& kv_transfer_seconds;
   prometheus::Histogram& batch_sequences;   // sequences in one step of one instance
   prometheus::Histogram& batch_tokens;      // tokens in one step of one instance
   MetricsRegistry& registry;

@@ -1,6 +1,7 @@
 #include "server/fabric_server.h"
 
 #include <filesystem>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -10,6 +11,7 @@
 #include "device/device_worker.h"
 #include "device/mock/mock_device.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "kernels/kernel_profiles.h"
 #include "grpcpp/server_builder.h"
 #include "model/llama_program.h"
 #include "model/model_file.h"
@@ -20,6 +22,7 @@
 #include "server/http/http_server.h"
 #include "server/inference_service.h"
 #include "server/placement.h"
+#include "server/config/config_validation.h"
 #include "server/rest_api.h"
 
 namespace fabric {
@@ -54,15 +57,20 @@ class ServerParts {
 
 namespace {
 
-absl::StatusOr<std::unique_ptr<DeviceWorker>> OpenCard(const v1::CardConfig& card) {
+// Opens a card with the bitstream its group's role calls for.
+absl::StatusOr<std::unique_ptr<DeviceWorker>> OpenCard(const v1::CardConfig& card,
+                                                       const std::string& role) {
   if (card.kind() == "xrt") {
     return absl::UnimplementedError(absl::StrCat(
         "card ", card.id(), ": kind xrt is not supported by this build yet; use kind: mock"));
   }
+  KernelProfile profile = KernelProfile::kUnified;
+  ParseProfile(role, &profile);  // roles and profiles share their names
   MockDeviceOptions options;
   options.name = card.id();
   options.memory_bytes = card.memory_bytes();
   options.compute_units = std::max(card.compute_units(), 1);
+  for (std::string_view kernel : ProfileKernels(profile)) options.kernels.emplace_back(kernel);
   ASSIGN_OR_RETURN(std::unique_ptr<MockDevice> device, MockDevice::Create(options));
   return std::make_unique<DeviceWorker>(std::move(device));
 }
@@ -97,11 +105,12 @@ void ExportCardMetrics(ServerParts& parts) {
     uint64_t all_reduce_reported = 0, pipeline_reported = 0;
   };
   auto traffic = std::make_shared<std::vector<TrafficCounters>>();
-  const int per_instance = static_cast<int>(parts.cards.size() / parts.programs.size());
-  for (size_t i = 0; i < parts.cards.size(); ++i) {
+  for (size_t i = 0, in_instance = 0; i < parts.cards.size(); ++i, ++in_instance) {
+    const int instance = parts.placement[i].instance;
+    if (i > 0 && parts.placement[i - 1].instance != instance) in_instance = 0;
     const MetricLabels device = {{"device", parts.cards[i]->info().name}};
     traffic->push_back(
-        {&parts.programs[i / per_instance]->traffic(static_cast<int>(i % per_instance)),
+        {&parts.programs[instance]->traffic(static_cast<int>(in_instance)),
          &parts.metrics.Counter("fabric_device_all_reduce_bytes_total",
                                 "Bytes of partial sums the card sent and received in "
                                 "tensor-parallel all-reduces.",
@@ -175,32 +184,42 @@ absl::StatusOr<std::unique_ptr<FabricServer>> FabricServer::Start(
   parts->tokenizer = std::make_unique<Tokenizer>(parts->model->vocabulary());
   // Fails fast, naming the card, when a shard cannot fit.
   ASSIGN_OR_RETURN(parts->placement, PlaceModel(config, *parts->model));
-  for (const v1::CardConfig& card : config.cards()) {
-    ASSIGN_OR_RETURN(std::unique_ptr<DeviceWorker> worker, OpenCard(card));
+  std::map<std::string, const v1::CardConfig*> card_configs;
+  for (const v1::CardConfig& card : config.cards()) card_configs[card.id()] = &card;
+  // Cards open in placement order: group by group, instance by instance.
+  for (const CardPlacement& placed : parts->placement) {
+    ASSIGN_OR_RETURN(std::unique_ptr<DeviceWorker> worker,
+                     OpenCard(*card_configs.at(placed.card), placed.role));
     parts->cards.push_back(std::move(worker));
   }
-  const ProgramOptions options = ProgramOptionsFrom(m);
-  const size_t per_instance = size_t(options.tensor_parallel) * options.pipeline_parallel;
-  std::vector<LlamaProgram*> replicas;
-  for (size_t first = 0; first < parts->cards.size(); first += per_instance) {
-    std::vector<DeviceWorker*> group;
-    for (size_t i = first; i < first + per_instance; ++i) group.push_back(parts->cards[i].get());
+  const std::vector<v1::CardGroupConfig> groups = EffectiveGroups(config);
+  std::vector<EngineInstance> instances;
+  for (size_t first = 0; first < parts->placement.size();) {
+    const CardPlacement& head = parts->placement[first];
+    const v1::CardGroupConfig& group = groups[head.group];
+    const ProgramOptions options = ProgramOptionsFrom(m, group);
+    const size_t count = size_t(options.tensor_parallel) * options.pipeline_parallel;
+    std::vector<DeviceWorker*> cards;
+    for (size_t i = first; i < first + count; ++i) cards.push_back(parts->cards[i].get());
     absl::StatusOr<std::unique_ptr<LlamaProgram>> program =
-        LlamaProgram::Create(*parts->model, group, options);
+        LlamaProgram::Create(*parts->model, cards, options);
     if (!program.ok()) {
       return absl::Status(program.status().code(),
-                          absl::StrCat("instance ", first / per_instance, " (cards ",
-                                       config.cards(first).id(), "..",
-                                       config.cards(first + per_instance - 1).id(),
+                          absl::StrCat("instance ", head.instance, " (", head.role, ", cards ",
+                                       head.card, "..", parts->placement[first + count - 1].card,
                                        "): ", program.status().message()));
     }
-    replicas.push_back(program->get());
+    const InstanceRole role = head.role == "prefill"  ? InstanceRole::kPrefill
+                              : head.role == "decode" ? InstanceRole::kDecode
+                                                      : InstanceRole::kUnified;
+    instances.push_back({program->get(), role});
     parts->programs.push_back(*std::move(program));
+    first += count;
   }
   parts->serving_metrics = std::make_unique<ServingMetrics>(parts->metrics);
   EngineOptions engine_options;
   engine_options.max_waiting_requests = config.server().max_waiting_requests();
-  parts->engine = std::make_unique<Engine>(replicas, *parts->tokenizer, engine_options,
+  parts->engine = std::make_unique<Engine>(instances, *parts->tokenizer, engine_options,
                                            parts->serving_metrics.get());
   ServedModelInfo info;
   info.id = m.name();

@@ -14,17 +14,20 @@ namespace fabric {
 
 struct CardPlacement {
   std::string card;  // the config's card id
-  int instance = 0;  // which replica of the model
+  std::string role;  // its group's: unified, prefill or decode
+  int group = 0;     // index into the config's (effective) groups
+  int instance = 0;  // which instance of the model, counted over all groups
   CardShard shard;
   uint64_t weight_bytes = 0;
   uint64_t kv_bytes = 0;
   uint64_t capacity_bytes = 0;
 };
 
-// The program options a config asks for.
-ProgramOptions ProgramOptionsFrom(const v1::ServedModelConfig& model);
+// The program options a config asks for, for an instance of `group`.
+ProgramOptions ProgramOptionsFrom(const v1::ServedModelConfig& model,
+                                  const v1::CardGroupConfig& group);
 
-// Plans every instance of the model over the config's cards. Fails when the model's shape
+// Plans every instance of the model over each group's cards, in group order. Fails when the model's shape
 // does not allow the TP x PP, or when a card's shard does not fit its memory (naming the
 // card and what would work).
 absl::StatusOr<std::vector<CardPlacement>> PlaceModel(const v1::ClusterConfig& config,

@@ -66,9 +66,7 @@ absl::Status RunServeCommand(const std::vector<std::string>& args) {
     ASSIGN_OR_RETURN(std::unique_ptr<ModelFile> model,
                      ModelFile::Open(config.model().path(), config.model().tokenizer()));
     ASSIGN_OR_RETURN(std::vector<CardPlacement> placement, PlaceModel(config, *model));
-    std::printf("model '%s': tensor_parallel %d x pipeline_parallel %d, %zu instance(s)\n%s",
-                config.model().name().c_str(), config.model().tensor_parallel(),
-                config.model().pipeline_parallel(),
+    std::printf("model '%s': %zu instance(s)\n%s", config.model().name().c_str(),
                 placement.empty() ? size_t{0} : size_t(placement.back().instance + 1),
                 DescribePlacement(placement).c_str());
     return absl::OkStatus();

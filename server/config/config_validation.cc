@@ -1,6 +1,7 @@
 #include "server/config/config_validation.h"
 
 #include <algorithm>
+#include <set>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -125,25 +126,64 @@ void CheckModel(const v1::ServedModelConfig& model, Problems* problems) {
   }
 }
 
-// Cards per model instance against the cards listed.
-void CheckParallelism(const v1::ClusterConfig& config, Problems* problems) {
-  const v1::ServedModelConfig& model = config.model();
-  CheckNotNegative("model.tensor_parallel", model.tensor_parallel(), "1", problems);
-  CheckNotNegative("model.pipeline_parallel", model.pipeline_parallel(), "1", problems);
-  const int tp = std::max(model.tensor_parallel(), 1), pp = std::max(model.pipeline_parallel(), 1);
-  const int per_instance = tp * pp;
-  const int cards = std::max(config.cards_size(), 1);  // none listed: the default card
-  if (per_instance > cards) {
-    problems->push_back(absl::StrCat(
-        "model: tensor_parallel ", tp, " x pipeline_parallel ", pp, " needs ", per_instance,
-        " cards but the config lists ", cards, "; add cards or lower the product to at most ",
-        cards));
-  } else if (cards % per_instance != 0) {
-    problems->push_back(absl::StrCat(
-        "model: ", cards, " cards do not divide into instances of tensor_parallel ", tp,
-        " x pipeline_parallel ", pp, " = ", per_instance,
-        " cards; list a multiple of ", per_instance, " cards or choose a product that divides ",
-        cards));
+// Cards per model instance against each group's cards, and the groups against the cards.
+void CheckGroups(const v1::ClusterConfig& config, Problems* problems) {
+  CheckNotNegative("model.tensor_parallel", config.model().tensor_parallel(), "1", problems);
+  CheckNotNegative("model.pipeline_parallel", config.model().pipeline_parallel(), "1", problems);
+  const bool implicit = config.groups().empty();
+  std::set<std::string> known, grouped;
+  for (const v1::CardConfig& card : config.cards()) known.insert(card.id());
+  bool prefill = false, decode = false;
+  const std::vector<v1::CardGroupConfig> groups = EffectiveGroups(config);
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const v1::CardGroupConfig& group = groups[g];
+    const std::string path = implicit ? "model" : absl::StrCat("groups[", g, "]");
+    if (group.role() != "unified" && group.role() != "prefill" && group.role() != "decode") {
+      problems->push_back(absl::StrCat(path, ".role: \"", group.role(),
+                                       "\" is not a role; use unified, prefill or decode"));
+    }
+    prefill |= group.role() == "prefill";
+    decode |= group.role() == "decode";
+    for (const std::string& id : group.cards()) {
+      if (!implicit && known.count(id) == 0) {
+        problems->push_back(absl::StrCat(path, ".cards: no card \"", id, "\" is listed"));
+      } else if (!grouped.insert(id).second && !implicit) {
+        problems->push_back(absl::StrCat(path, ".cards: card \"", id, "\" is in two groups"));
+      }
+    }
+    if (!implicit) {
+      CheckNotNegative(path + ".tensor_parallel", config.groups(g).tensor_parallel(),
+                       "model.tensor_parallel", problems);
+      CheckNotNegative(path + ".pipeline_parallel", config.groups(g).pipeline_parallel(),
+                       "model.pipeline_parallel", problems);
+    }
+    const int tp = std::max(group.tensor_parallel(), 1), pp = std::max(group.pipeline_parallel(), 1);
+    const int per_instance = tp * pp;
+    const int cards = group.cards_size();
+    if (per_instance > cards) {
+      problems->push_back(absl::StrCat(
+          path, ": tensor_parallel ", tp, " x pipeline_parallel ", pp, " needs ", per_instance,
+          " cards but the ", implicit ? "config lists " : "group lists ", cards,
+          "; add cards or lower the product to at most ", cards));
+    } else if (cards % per_instance != 0) {
+      problems->push_back(absl::StrCat(
+          path, ": ", cards, " cards do not divide into instances of tensor_parallel ", tp,
+          " x pipeline_parallel ", pp, " = ", per_instance, " cards; list a multiple of ",
+          per_instance, " cards or choose a product that divides ", cards));
+    }
+  }
+  if (!implicit) {
+    for (const std::string& id : known) {
+      if (grouped.count(id) == 0) {
+        problems->push_back(absl::StrCat("groups: card \"", id,
+                                         "\" is in no group; add it to one or remove it"));
+      }
+    }
+  }
+  if (prefill != decode) {
+    problems->push_back(absl::StrCat("groups: a ", prefill ? "prefill" : "decode",
+                                     " group needs a ", prefill ? "decode" : "prefill",
+                                     " group to hand sequences to; add one, or make it unified"));
   }
 }
 
@@ -174,6 +214,23 @@ void CheckServer(const v1::ServerConfig& server, Problems* problems) {
 
 }  // namespace
 
+std::vector<v1::CardGroupConfig> EffectiveGroups(const v1::ClusterConfig& config) {
+  std::vector<v1::CardGroupConfig> groups(config.groups().begin(), config.groups().end());
+  if (groups.empty()) {
+    v1::CardGroupConfig& all = groups.emplace_back();
+    for (const v1::CardConfig& card : config.cards()) all.add_cards(card.id());
+    if (config.cards_size() == 0) all.add_cards(kDefaultCardId);
+  }
+  for (v1::CardGroupConfig& group : groups) {
+    if (group.role().empty()) group.set_role("unified");
+    if (group.tensor_parallel() == 0) group.set_tensor_parallel(config.model().tensor_parallel());
+    if (group.pipeline_parallel() == 0) {
+      group.set_pipeline_parallel(config.model().pipeline_parallel());
+    }
+  }
+  return groups;
+}
+
 void ApplyDefaults(v1::ClusterConfig* config) {
   if (config->cards_size() == 0) config->add_cards()->set_id(kDefaultCardId);
   const int mock_cards =
@@ -189,6 +246,7 @@ void ApplyDefaults(v1::ClusterConfig* config) {
   model->set_kv_block_size(OrDefault(model->kv_block_size(), kDefaultKvBlockSize));
   model->set_tensor_parallel(OrDefault(model->tensor_parallel(), 1));
   model->set_pipeline_parallel(OrDefault(model->pipeline_parallel(), 1));
+
 
   v1::ServerConfig* server = config->mutable_server();
   if (server->host().empty()) server->set_host(kDefaultHost);
@@ -206,7 +264,7 @@ absl::Status ValidateClusterConfig(const v1::ClusterConfig& config) {
   Problems problems;
   CheckCards(config, &problems);
   CheckModel(config.model(), &problems);
-  CheckParallelism(config, &problems);
+  CheckGroups(config, &problems);
   CheckServer(config.server(), &problems);
   if (problems.empty()) return absl::OkStatus();
   if (problems.size() == 1) return absl::InvalidArgumentError(problems[0]);

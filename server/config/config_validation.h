@@ -3,6 +3,8 @@
 #ifndef FABRIC_SERVER_CONFIG_CONFIG_VALIDATION_H_
 #define FABRIC_SERVER_CONFIG_CONFIG_VALIDATION_H_
 
+#include <vector>
+
 #include "absl/status/status.h"
 #include "fabric/v1/config.pb.h"
 
@@ -29,6 +31,10 @@ namespace fabric {
 //   server.drain_timeout_seconds  30
 // Values already set are kept, including ports set to 0 ("pick a free port").
 void ApplyDefaults(v1::ClusterConfig* config);
+
+// The config's card groups with their defaults filled: its own, or one unified group of every
+// card when none is listed; a group's role "unified", its TP and PP the model's.
+std::vector<v1::CardGroupConfig> EffectiveGroups(const v1::ClusterConfig& config);
 
 // Checks what the schema cannot: card ids unique and non-empty; kind "mock" or "xrt" (empty
 // means mock); an xrt card names its bitstream; counts, limits and timeouts not negative;

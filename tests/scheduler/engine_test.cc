@@ -70,17 +70,20 @@ class EngineTest : public ::testing::Test {
   }
 
   // Starts an engine over `cards` replicas.
+  // One instance a card, with the given roles (unified when none).
   void StartEngine(int cards, ProgramOptions options, EngineOptions engine_options = {},
-                   ServingMetrics* metrics = nullptr) {
+                   ServingMetrics* metrics = nullptr, std::vector<InstanceRole> roles = {}) {
     for (int c = 0; c < cards; ++c) {
       MockDeviceOptions card;
       card.name = "mock" + std::to_string(c);
       workers_.push_back(std::make_unique<DeviceWorker>(std::move(MockDevice::Create(card)).value()));
       programs_.push_back(std::move(LlamaProgram::Create(*model_, *workers_.back(), options)).value());
     }
-    std::vector<LlamaProgram*> replicas;
-    for (auto& program : programs_) replicas.push_back(program.get());
-    engine_ = std::make_unique<Engine>(replicas, *tokenizer_, engine_options, metrics);
+    std::vector<EngineInstance> instances;
+    for (size_t c = 0; c < programs_.size(); ++c) {
+      instances.push_back({programs_[c].get(), c < roles.size() ? roles[c] : InstanceRole::kUnified});
+    }
+    engine_ = std::make_unique<Engine>(instances, *tokenizer_, engine_options, metrics);
   }
 
   GenerationRequest Greedy(const std::string& prompt, int max_tokens) {
@@ -156,6 +159,30 @@ TEST_F(EngineTest, WhenKvBlocksRunOutTheNewestIsPreemptedAndEveryRequestStillCom
   huge.prompt_tokens.assign(200, 400);  // 13 blocks: more than the whole cache
   EXPECT_THAT(engine_->Submit(huge, std::make_shared<Collector>()).status().message(),
               HasSubstr("KV-cache blocks"));
+}
+
+TEST_F(EngineTest, PrefillAndDecodeInstancesGiveTheTextOfOneCard) {
+  MetricsRegistry registry;
+  ServingMetrics metrics(registry);
+  StartEngine(2, {.max_batch_tokens = 64, .max_sequences = 16}, {}, &metrics,
+              {InstanceRole::kPrefill, InstanceRole::kDecode});
+  const std::vector<std::string> prompts = {"Once upon a time", "Lily and Tom", "The cat",
+                                            "One day, a big dog", "Hello", "She was happy"};
+  std::vector<GenerationRequest> requests;
+  std::vector<std::shared_ptr<Collector>> collectors;
+  for (int i = 0; i < 16; ++i) {
+    requests.push_back(Greedy(prompts[i % prompts.size()], 5 + 6 * i));
+    collectors.push_back(std::make_shared<Collector>());
+    ASSERT_TRUE(engine_->Submit(requests.back(), collectors.back()).ok());
+  }
+  for (int i = 0; i < 16; ++i) {
+    collectors[i]->Wait();
+    EXPECT_EQ(collectors[i]->tokens(), Alone(requests[i])) << "request " << i;
+  }
+  EXPECT_GT(metrics.kv_transfer_bytes.Value(), 0);
+  // The prefill card ran no decode steps: every single-token step ran on the decode card.
+  EXPECT_EQ(workers_[0]->stats().launches_by_kernel.count("matvec_f32"), 0u);
+  EXPECT_GT(workers_[1]->stats().launches_by_kernel.count("matvec_f32"), 0u);
 }
 
 TEST_F(EngineTest, ReplicasAndChunkedPrefillDoNotChangeResults) {

@@ -159,7 +159,7 @@ INSTANTIATE_TEST_SUITE_P(Examples, ShippedConfigTest,
 
 TEST(ConfigLoaderTest, UnknownTopLevelKeyNamesTheKnownOnes) {
   EXPECT_EQ(ParseError("modle:\n  path: x.bin\n"),
-            "cluster.yaml:1: unknown key \"modle\" (known: cards, model, server); "
+            "cluster.yaml:1: unknown key \"modle\" (known: cards, model, server, groups); "
             "did you mean \"model\"?");
 }
 
@@ -264,7 +264,7 @@ INSTANTIATE_TEST_SUITE_P(
                  "cluster.yaml:2: cards[0]: expected a mapping (keys: id, kind, memory_bytes, "
                  "compute_units, bitstream), got \"card0\""},
         BadValue{"- a\n- b\n",
-                 "cluster.yaml:1: expected a mapping (keys: cards, model, server), got a list"}));
+                 "cluster.yaml:1: expected a mapping (keys: cards, model, server, groups), got a list"}));
 
 // ---- Human sizes in *_bytes fields -------------------------------------------------------
 

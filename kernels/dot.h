@@ -1,8 +1,9 @@
 // Dot products shared by the matvec_* and matmul_* kernels.
 //
-// Batch invariance: a row computed by matmul_* must be bit-identical to the same row computed
-// by matvec_*, whatever the number of tokens or the split of a launch's range. Both kernels
-// call these helpers, whose arithmetic depends only on the row length:
+// Batch invariance: an output computed by matmul_* (prefill) must be bit-identical to the same
+// output computed by matvec_* (decode), whatever the number of tokens, the kernels' loop order
+// or the split of a launch's range. Both call these helpers once per output, and their
+// arithmetic depends only on the row length:
 //   - each of kDotLanes lanes keeps its own float partial sum, updated in element order with
 //     an explicit fused multiply-add (std::fma), so the rounding does not depend on whether
 //     g++ happens to contract a * b + c in one inlining context and not in another;
@@ -34,6 +35,10 @@ namespace fabric {
 // parallel multiply-adders on chip.
 inline constexpr int kDotLanes = 16;
 static_assert(kQ8BlockSize == 2 * kDotLanes, "DotQ8_0 folds a block onto the lanes twice");
+
+// Weight rows per tile of the matmul_* (prefill) kernels: on chip, one dot engine per row of
+// the tile, all fed the same activation vector.
+inline constexpr int kMatmulRowTile = 16;
 
 // Sums the lanes in a fixed order: lane l += lane l + width for width = 8, 4, 2, 1.
 // Overwrites acc.

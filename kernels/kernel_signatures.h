@@ -17,6 +17,9 @@ namespace fabric {
 
 // Longest sequence the attention kernel handles (its on-chip score buffer).
 inline constexpr int kMaxAttentionContext = 8192;
+// Tokens the matvec_* (decode) kernels hold on chip at once. A larger batch is computed in
+// groups of this many, each streaming the weights again: launch matmul_* for those.
+inline constexpr int kMaxDecodeTokens = 64;
 
 enum class ArgKind { kBuffer, kInt, kFloat };
 
@@ -70,16 +73,9 @@ inline constexpr ArgSpec kRmsnorm[] = {
     Int("dim"), Float("eps"), Int("begin"), Int("end")};
 inline constexpr ArgSpec kQuantizeQ8_0[] = {
     Buffer("x", kInput), Buffer("out", kOutput), Int("row_len"), Int("begin"), Int("end")};
-inline constexpr ArgSpec kMatvecF32[] = {
-    Buffer("w", kWeights), Buffer("x", kInput), Buffer("out", kOutput),
-    Int("n_in"), Int("begin"), Int("end")};
-inline constexpr ArgSpec kMatmulF32[] = {
-    Buffer("w", kWeights), Buffer("x", kInput), Buffer("out", kOutput),
-    Int("n_tokens"), Int("n_in"), Int("n_out"), Int("begin"), Int("end")};
-inline constexpr ArgSpec kMatvecQ8_0[] = {
-    Buffer("w", kWeights), Buffer("x", kInput), Buffer("out", kOutput),
-    Int("n_in"), Int("begin"), Int("end")};
-inline constexpr ArgSpec kMatmulQ8_0[] = {
+// matvec_* (decode) and matmul_* (prefill), f32 and q8_0: one interface, so a program launches
+// whichever its card's profile offers with the same arguments.
+inline constexpr ArgSpec kMatrixProduct[] = {
     Buffer("w", kWeights), Buffer("x", kInput), Buffer("out", kOutput),
     Int("n_tokens"), Int("n_in"), Int("n_out"), Int("begin"), Int("end")};
 inline constexpr ArgSpec kRope[] = {
@@ -107,10 +103,10 @@ inline constexpr std::array<KernelSpec, 13> kKernelSpecs = {{
     {"gather_q8_0", kernel_args::kGatherQ8_0},
     {"rmsnorm", kernel_args::kRmsnorm},
     {"quantize_q8_0", kernel_args::kQuantizeQ8_0},
-    {"matvec_f32", kernel_args::kMatvecF32},
-    {"matmul_f32", kernel_args::kMatmulF32},
-    {"matvec_q8_0", kernel_args::kMatvecQ8_0},
-    {"matmul_q8_0", kernel_args::kMatmulQ8_0},
+    {"matvec_f32", kernel_args::kMatrixProduct},
+    {"matmul_f32", kernel_args::kMatrixProduct},
+    {"matvec_q8_0", kernel_args::kMatrixProduct},
+    {"matmul_q8_0", kernel_args::kMatrixProduct},
     {"rope", kernel_args::kRope},
     {"kv_store", kernel_args::kKvStore},
     {"attention", kernel_args::kAttention},

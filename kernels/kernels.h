@@ -18,17 +18,20 @@ void rmsnorm(const float* x, const float* weight, float* out, int dim, float eps
              int end);
 // Quantizes rows [begin, end) of x: [rows, row_len] to Q8_0 blocks (row_len / 32 per row).
 void quantize_q8_0(const float* x, fabric::BlockQ8_0* out, int row_len, int begin, int end);
-// out[r] = dot(w[r, :], x) for weight rows r in [begin, end). w: [n_out, n_in], x: [n_in].
-void matvec_f32(const float* w, const float* x, float* out, int n_in, int begin, int end);
 // out[t, r] = dot(w[r, :], x[t, :]) for weight rows r in [begin, end) and every token t.
-// x: [n_tokens, n_in], out: [n_tokens, n_out]. Same reduction order as matvec_f32.
+// w: [n_out, n_in], x: [n_tokens, n_in], out: [n_tokens, n_out]. The decode kernel: tuned for
+// a few tokens (at most kMaxDecodeTokens held on chip), each weight row streamed once.
+void matvec_f32(const float* w, const float* x, float* out, int n_tokens, int n_in, int n_out,
+                int begin, int end);
+// As matvec_f32, tuned for many tokens (prefill): tiles of weight rows reused by every token.
+// Same arithmetic as matvec_f32, so every output is bit-identical for any n_tokens.
 void matmul_f32(const float* w, const float* x, float* out, int n_tokens, int n_in, int n_out,
                 int begin, int end);
 // As matvec_f32 with Q8_0 weights and Q8_0-quantized activations: int8 products summed in
 // int32 per block, scaled by both block scales and summed in float.
-void matvec_q8_0(const fabric::BlockQ8_0* w, const fabric::BlockQ8_0* x, float* out, int n_in,
-                 int begin, int end);
-// As matmul_f32 with Q8_0 weights and activations. Same reduction order as matvec_q8_0.
+void matvec_q8_0(const fabric::BlockQ8_0* w, const fabric::BlockQ8_0* x, float* out,
+                 int n_tokens, int n_in, int n_out, int begin, int end);
+// As matmul_f32 with Q8_0 weights and activations; bit-identical to matvec_q8_0.
 void matmul_q8_0(const fabric::BlockQ8_0* w, const fabric::BlockQ8_0* x, float* out,
                  int n_tokens, int n_in, int n_out, int begin, int end);
 // Rotates adjacent pairs (2i, 2i+1) of every head of q: [tokens, q_dim] and k: [tokens, kv_dim]

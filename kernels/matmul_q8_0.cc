@@ -1,7 +1,8 @@
 // matmul_q8_0: out[t, r] = dot(w[r, :], x[t, :]) for weight rows r in [begin, end) and every
-// token t, Q8_0 weights and activations (prefill). Weight rows are the outer loop, so each row
-// is read from memory once per launch and reused from cache (on chip: a row buffer) for every
-// token. Each element is exactly matvec_q8_0's DotQ8_0, so results do not depend on n_tokens.
+// token t, Q8_0 weights and activations. The prefill kernel, tiled like matmul_f32: weight
+// rows kMatmulRowTile at a time, each tile reused by every token. Each output is exactly
+// DotQ8_0 (kernels/dot.h), as in matvec_q8_0 (the decode kernel), so the two are
+// bit-identical whatever n_tokens.
 #include <cstdint>
 
 #include "kernels/dot.h"
@@ -20,14 +21,24 @@ extern "C" void matmul_q8_0(const fabric::BlockQ8_0* w, const fabric::BlockQ8_0*
 #pragma HLS INTERFACE s_axilite port=end
 #pragma HLS INTERFACE s_axilite port=return
   // w: [n_out, n_in / 32] blocks, x: [n_tokens, n_in / 32] blocks, out: [n_tokens, n_out]
+  // On chip, a tile's rows are burst into w_tile[16][n_in / 32] (ARRAY_PARTITION complete on
+  // the row dimension: one buffer per dot engine) before its token loop.
   const int n_blocks = n_in / fabric::kQ8BlockSize;
-  for (int r = begin; r < end; ++r) {
-#pragma HLS LOOP_TRIPCOUNT min=64 max=32000
-    const fabric::BlockQ8_0* w_row = w + static_cast<int64_t>(r) * n_blocks;
+  for (int r0 = begin; r0 < end; r0 += fabric::kMatmulRowTile) {
+#pragma HLS LOOP_TRIPCOUNT min=4 max=2000
     for (int t = 0; t < n_tokens; ++t) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=512
-      out[static_cast<int64_t>(t) * n_out + r] =
-          fabric::DotQ8_0(w_row, x + static_cast<int64_t>(t) * n_blocks, n_blocks);
+#pragma HLS LOOP_TRIPCOUNT min=16 max=512
+      // x[t, :] is read once per tile and fed to all of the tile's rows.
+      const fabric::BlockQ8_0* x_t = x + static_cast<int64_t>(t) * n_blocks;
+      float* out_t = out + static_cast<int64_t>(t) * n_out;
+      for (int i = 0; i < fabric::kMatmulRowTile; ++i) {
+#pragma HLS UNROLL
+        // kMatmulRowTile dot engines; the last tile of a range may be partial.
+        const int r = r0 + i;
+        if (r < end) {
+          out_t[r] = fabric::DotQ8_0(w + static_cast<int64_t>(r) * n_blocks, x_t, n_blocks);
+        }
+      }
     }
   }
 }

@@ -1,5 +1,5 @@
-// Throughput of the decode hot path (matvec_q8_0, matvec_f32) on this CPU. Not part of the
-// default suite (every test is DISABLED_) and it asserts nothing about time: run it by hand
+// Throughput of the decode hot path (matvec_q8_0, matvec_f32, one token) on this CPU. Not part of
+// the default suite (every test is DISABLED_) and it asserts nothing about time: run it by hand
 // after changing kernels/dot.h, on an otherwise idle machine:
 //   build/tests/kernels/kernels_throughput_test --gtest_also_run_disabled_tests
 // It reports, for a 5632 x 2048 matrix (TinyLlama's FFN shape), the weight bytes streamed per
@@ -59,7 +59,8 @@ TEST(KernelsThroughputTest, DISABLED_MatvecQ8_0) {
     for (int threads : {1, 2}) {
       const double seconds = BestSeconds(threads, [&](int begin, int end) {
         for (int m = 0; m < matrices; ++m) {
-          matvec_q8_0(w.data() + m * kMatrixBlocks, x.data(), out.data(), kCols, begin, end);
+          matvec_q8_0(w.data() + m * kMatrixBlocks, x.data(), out.data(), 1, kCols, kRows, begin,
+                      end);
         }
       });
       const double bytes = static_cast<double>(w.size()) * sizeof(BlockQ8_0);
@@ -80,7 +81,8 @@ TEST(KernelsThroughputTest, DISABLED_MatvecF32) {
     for (int threads : {1, 2}) {
       const double seconds = BestSeconds(threads, [&](int begin, int end) {
         for (int m = 0; m < matrices; ++m) {
-          matvec_f32(w.data() + m * kMatrixFloats, x.data(), out.data(), kCols, begin, end);
+          matvec_f32(w.data() + m * kMatrixFloats, x.data(), out.data(), 1, kCols, kRows, begin,
+                     end);
         }
       });
       const double bytes = static_cast<double>(w.size()) * sizeof(float);

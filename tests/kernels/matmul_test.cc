@@ -1,14 +1,19 @@
-// Tests of matvec_f32, matmul_f32, matvec_q8_0 and matmul_q8_0: accuracy against double
-// references, [begin, end) splitting, and batch invariance (a matmul row is bit-identical to
-// the matvec of that token, whatever n_tokens or the split of the range).
+// Tests of the matrix products, matvec_f32 and matvec_q8_0 (decode), matmul_f32 and
+// matmul_q8_0 (prefill): accuracy against double references, [begin, end) splitting, and batch
+// invariance (decode and prefill outputs are bit-identical to each token's one-token decode,
+// whatever n_tokens or the split of the range).
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <initializer_list>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "kernels/formats.h"
+#include "kernels/kernel_signatures.h"
 #include "kernels/kernels.h"
 #include "tests/kernels/kernel_test_util.h"
 
@@ -30,22 +35,97 @@ double LaneSumBound(int n, double sum_of_magnitudes) {
   return (n / 16 + 5) * static_cast<double>(FLT_EPSILON) * sum_of_magnitudes;
 }
 
+// The signature the four kernels share.
+template <typename T>
+using ProductKernel = void (*)(const T* w, const T* x, float* out, int n_tokens, int n_in,
+                               int n_out, int begin, int end);
+
+// out: [n_tokens, n_out], written by one launch of `kernel` per row range in `ranges` (as a
+// device splits a range over compute units); entries no launch wrote stay kSentinel.
+template <typename T>
+std::vector<float> Launch(ProductKernel<T> kernel, const std::vector<T>& w, const std::vector<T>& x,
+                          int n_tokens, int n_in, int n_out,
+                          std::initializer_list<std::pair<int, int>> ranges) {
+  std::vector<float> out(static_cast<size_t>(n_tokens) * n_out, kSentinel);
+  for (const auto& [begin, end] : ranges) {
+    kernel(w.data(), x.data(), out.data(), n_tokens, n_in, n_out, begin, end);
+  }
+  return out;
+}
+
+// A launch over rows [9, 14) writes exactly those rows of every token, bit-identical to the
+// whole range; the remaining pieces (and an empty range) complete the same output.
+template <typename T>
+void ExpectPartialRangesWriteOnlyTheirRows(ProductKernel<T> kernel, const std::vector<T>& w,
+                                           const std::vector<T>& x, int n_tokens, int n_in,
+                                           int n_out) {
+  ASSERT_GT(n_out, 14);
+  const std::vector<float> whole = Launch(kernel, w, x, n_tokens, n_in, n_out, {{0, n_out}});
+  const std::vector<float> part = Launch(kernel, w, x, n_tokens, n_in, n_out, {{9, 14}});
+  for (int t = 0; t < n_tokens; ++t) {
+    for (int r = 0; r < n_out; ++r) {
+      const int i = t * n_out + r;
+      if (r >= 9 && r < 14) {
+        EXPECT_TRUE(SameBits(part[i], whole[i])) << t << "," << r;
+      } else {
+        EXPECT_EQ(part[i], kSentinel) << t << "," << r;
+      }
+    }
+  }
+  const std::vector<float> pieces =
+      Launch(kernel, w, x, n_tokens, n_in, n_out, {{9, 14}, {0, 9}, {20, 20}, {14, n_out}});
+  for (size_t i = 0; i < whole.size(); ++i) EXPECT_TRUE(SameBits(pieces[i], whole[i])) << i;
+}
+
+// Batch invariance: for every n_tokens (within and beyond kMaxDecodeTokens) and split of the
+// rows, the decode kernel (matvec) and the prefill kernel (matmul) compute bit-identical
+// outputs, equal to each token's own one-token decode. make_x(n) returns x: [n, n_in].
+template <typename T>
+void ExpectDecodeAndPrefillBitIdentical(ProductKernel<T> matvec, ProductKernel<T> matmul,
+                                        const std::vector<T>& w,
+                                        const std::function<std::vector<T>(int)>& make_x, int n_in,
+                                        int n_out) {
+  ASSERT_GT(n_out, 19);
+  for (int n_tokens : {1, 2, 3, 7, 16, kMaxDecodeTokens + 6}) {
+    SCOPED_TRACE(::testing::Message() << "n_tokens " << n_tokens);
+    const std::vector<T> x = make_x(n_tokens);
+    const std::vector<float> decode = Launch(matvec, w, x, n_tokens, n_in, n_out, {{0, n_out}});
+    const std::vector<float> decode_split =
+        Launch(matvec, w, x, n_tokens, n_in, n_out, {{0, 10}, {10, 11}, {11, n_out}});
+    const std::vector<float> prefill =
+        Launch(matmul, w, x, n_tokens, n_in, n_out, {{0, 7}, {7, 19}, {19, n_out}});
+    const size_t x_row = x.size() / n_tokens;
+    for (int t = 0; t < n_tokens; ++t) {
+      const std::vector<T> x_t(x.begin() + t * x_row, x.begin() + (t + 1) * x_row);
+      const std::vector<float> alone = Launch(matvec, w, x_t, 1, n_in, n_out, {{0, n_out}});
+      for (int r = 0; r < n_out; ++r) {
+        const int i = t * n_out + r;
+        ASSERT_TRUE(SameBits(decode[i], alone[r])) << "token " << t << " row " << r;
+        ASSERT_TRUE(SameBits(decode_split[i], alone[r])) << "token " << t << " row " << r;
+        ASSERT_TRUE(SameBits(prefill[i], alone[r])) << "token " << t << " row " << r;
+      }
+    }
+  }
+}
+
 class MatvecF32Test : public ::testing::TestWithParam<int> {};
 
 TEST_P(MatvecF32Test, MatchesDoubleReference) {
   const int n_in = GetParam();
-  const int n_out = 23;
+  const int n_out = 23, n_tokens = 3;
   const std::vector<float> w = RandomFloats(static_cast<int64_t>(n_out) * n_in, 1);
-  const std::vector<float> x = RandomFloats(n_in, 2);
-  std::vector<float> out(n_out, kSentinel);
-  matvec_f32(w.data(), x.data(), out.data(), n_in, 0, n_out);
-  for (int r = 0; r < n_out; ++r) {
-    double ref = 0.0, magnitude = 0.0;
-    for (int i = 0; i < n_in; ++i) {
-      ref += static_cast<double>(w[r * n_in + i]) * x[i];
-      magnitude += std::fabs(static_cast<double>(w[r * n_in + i]) * x[i]);
+  const std::vector<float> x = RandomFloats(n_tokens * n_in, 2);
+  const std::vector<float> out = Launch(matvec_f32, w, x, n_tokens, n_in, n_out, {{0, n_out}});
+  for (int t = 0; t < n_tokens; ++t) {
+    for (int r = 0; r < n_out; ++r) {
+      double ref = 0.0, magnitude = 0.0;
+      for (int i = 0; i < n_in; ++i) {
+        const double product = static_cast<double>(w[r * n_in + i]) * x[t * n_in + i];
+        ref += product;
+        magnitude += std::fabs(product);
+      }
+      EXPECT_NEAR(out[t * n_out + r], ref, LaneSumBound(n_in, magnitude)) << t << "," << r;
     }
-    EXPECT_NEAR(out[r], ref, LaneSumBound(n_in, magnitude)) << "row " << r;
   }
 }
 
@@ -53,70 +133,23 @@ TEST_P(MatvecF32Test, MatchesDoubleReference) {
 INSTANTIATE_TEST_SUITE_P(Lengths, MatvecF32Test, ::testing::Values(1, 5, 16, 37, 300, 1000));
 
 TEST(MatvecF32Test, PartialRangesWriteOnlyTheirRows) {
-  const int n_in = 77, n_out = 29;
-  const std::vector<float> w = RandomFloats(n_out * n_in, 3);
-  const std::vector<float> x = RandomFloats(n_in, 4);
-  std::vector<float> whole(n_out, kSentinel);
-  matvec_f32(w.data(), x.data(), whole.data(), n_in, 0, n_out);
-
-  std::vector<float> part(n_out, kSentinel);
-  matvec_f32(w.data(), x.data(), part.data(), n_in, 5, 17);
-  for (int r = 0; r < n_out; ++r) {
-    if (r >= 5 && r < 17) {
-      EXPECT_TRUE(SameBits(part[r], whole[r])) << r;
-    } else {
-      EXPECT_EQ(part[r], kSentinel) << r;
-    }
-  }
-  // The remaining pieces complete the same vector, bit for bit.
-  matvec_f32(w.data(), x.data(), part.data(), n_in, 0, 5);
-  matvec_f32(w.data(), x.data(), part.data(), n_in, 17, n_out);
-  matvec_f32(w.data(), x.data(), part.data(), n_in, 20, 20);  // empty range: no-op
-  for (int r = 0; r < n_out; ++r) EXPECT_TRUE(SameBits(part[r], whole[r])) << r;
+  const int n_in = 77, n_out = 29, n_tokens = 2;
+  ExpectPartialRangesWriteOnlyTheirRows(matvec_f32, RandomFloats(n_out * n_in, 3),
+                                        RandomFloats(n_tokens * n_in, 4), n_tokens, n_in, n_out);
 }
 
-TEST(MatmulF32Test, RowsAreBitIdenticalToMatvecForAnyTokenCountAndSplit) {
-  const int n_in = 203, n_out = 31;
-  const std::vector<float> w = RandomFloats(n_out * n_in, 5);
-  for (int n_tokens : {1, 2, 3, 5, 8, 13}) {
-    const std::vector<float> x = RandomFloats(n_tokens * n_in, 6 + n_tokens);
-    std::vector<float> out(n_tokens * n_out, kSentinel);
-    // Rows split over three launches, as a device splits a range over compute units.
-    matmul_f32(w.data(), x.data(), out.data(), n_tokens, n_in, n_out, 0, 7);
-    matmul_f32(w.data(), x.data(), out.data(), n_tokens, n_in, n_out, 7, 19);
-    matmul_f32(w.data(), x.data(), out.data(), n_tokens, n_in, n_out, 19, n_out);
-    for (int t = 0; t < n_tokens; ++t) {
-      std::vector<float> row(n_out, kSentinel);
-      matvec_f32(w.data(), x.data() + t * n_in, row.data(), n_in, 0, n_out);
-      for (int r = 0; r < n_out; ++r) {
-        ASSERT_TRUE(SameBits(out[t * n_out + r], row[r]))
-            << "n_tokens " << n_tokens << " token " << t << " row " << r;
-      }
-    }
-  }
-}
-
-TEST(MatmulF32Test, PartialRangeWritesOnlyItsColumns) {
+TEST(MatmulF32Test, PartialRangesWriteOnlyTheirRows) {
   const int n_in = 45, n_out = 19, n_tokens = 4;
-  const std::vector<float> w = RandomFloats(n_out * n_in, 7);
-  const std::vector<float> x = RandomFloats(n_tokens * n_in, 8);
-  std::vector<float> out(n_tokens * n_out, kSentinel);
-  matmul_f32(w.data(), x.data(), out.data(), n_tokens, n_in, n_out, 3, 11);
-  for (int t = 0; t < n_tokens; ++t) {
-    for (int r = 0; r < n_out; ++r) {
-      const float v = out[t * n_out + r];
-      if (r >= 3 && r < 11) {
-        double ref = 0.0, magnitude = 0.0;
-        for (int i = 0; i < n_in; ++i) {
-          ref += static_cast<double>(w[r * n_in + i]) * x[t * n_in + i];
-          magnitude += std::fabs(static_cast<double>(w[r * n_in + i]) * x[t * n_in + i]);
-        }
-        EXPECT_NEAR(v, ref, LaneSumBound(n_in, magnitude)) << t << "," << r;
-      } else {
-        EXPECT_EQ(v, kSentinel) << t << "," << r;
-      }
-    }
-  }
+  ExpectPartialRangesWriteOnlyTheirRows(matmul_f32, RandomFloats(n_out * n_in, 7),
+                                        RandomFloats(n_tokens * n_in, 8), n_tokens, n_in, n_out);
+}
+
+TEST(MatrixProductF32Test, DecodeAndPrefillAreBitIdenticalForAnyTokenCountAndSplit) {
+  // Rows with a tail past the 16 lanes; two whole row tiles of matmul and a partial one.
+  const int n_in = 203, n_out = 37;
+  ExpectDecodeAndPrefillBitIdentical<float>(
+      matvec_f32, matmul_f32, RandomFloats(n_out * n_in, 5),
+      [&](int n_tokens) { return RandomFloats(n_tokens * n_in, 6 + n_tokens); }, n_in, n_out);
 }
 
 // The exact value of the Q8_0 dot product of row blocks w and x and its rounding bound.
@@ -146,14 +179,15 @@ class MatvecQ8_0Test : public ::testing::TestWithParam<int> {};
 
 TEST_P(MatvecQ8_0Test, MatchesExactBlockArithmetic) {
   const int n_blocks = GetParam();
-  const int n_in = n_blocks * kQ8BlockSize, n_out = 21;
+  const int n_in = n_blocks * kQ8BlockSize, n_out = 21, n_tokens = 3;
   const std::vector<BlockQ8_0> w = QuantizeBlocks(RandomFloats(n_out * n_in, 11, -0.2f, 0.2f));
-  const std::vector<BlockQ8_0> x = QuantizeBlocks(RandomFloats(n_in, 12, -3.0f, 3.0f));
-  std::vector<float> out(n_out, kSentinel);
-  matvec_q8_0(w.data(), x.data(), out.data(), n_in, 0, n_out);
-  for (int r = 0; r < n_out; ++r) {
-    const ExactQ8Dot ref = ExactDotQ8_0(&w[r * n_blocks], x.data(), n_blocks);
-    EXPECT_NEAR(out[r], ref.value, ref.bound) << "row " << r;
+  const std::vector<BlockQ8_0> x = QuantizeBlocks(RandomFloats(n_tokens * n_in, 12, -3.0f, 3.0f));
+  const std::vector<float> out = Launch(matvec_q8_0, w, x, n_tokens, n_in, n_out, {{0, n_out}});
+  for (int t = 0; t < n_tokens; ++t) {
+    for (int r = 0; r < n_out; ++r) {
+      const ExactQ8Dot ref = ExactDotQ8_0(&w[r * n_blocks], &x[t * n_blocks], n_blocks);
+      EXPECT_NEAR(out[t * n_out + r], ref.value, ref.bound) << t << "," << r;
+    }
   }
 }
 
@@ -173,7 +207,7 @@ TEST_P(MatvecQ8_0Test, WithinQuantizationErrorOfFloatProduct) {
     return testing::Q8ElementErrorBound(amax);
   };
   std::vector<float> out(n_out, kSentinel);
-  matvec_q8_0(wq.data(), xq.data(), out.data(), n_in, 0, n_out);
+  matvec_q8_0(wq.data(), xq.data(), out.data(), 1, n_in, n_out, 0, n_out);
   double max_error = 0.0, max_bound = 0.0;
   for (int r = 0; r < n_out; ++r) {
     double ref = 0.0, bound = 0.0;
@@ -210,67 +244,34 @@ TEST(MatvecQ8_0Test, ExtremeInt8ValuesSumExactly) {
     }
   }
   std::vector<float> out(2, kSentinel);
-  matvec_q8_0(w.data(), x.data(), out.data(), n_in, 0, 2);
+  matvec_q8_0(w.data(), x.data(), out.data(), 1, n_in, 2, 0, 2);
   // Row 0: 32 * 16384 * 0.25 per block; row 1: 16 * (16384 - 16256) * 0.125 per block.
   EXPECT_EQ(out[0], n_blocks * 32 * 16384 * 0.25f);
   EXPECT_EQ(out[1], n_blocks * 16 * (16384 - 16256) * 0.125f);
 }
 
 TEST(MatvecQ8_0Test, PartialRangesWriteOnlyTheirRows) {
-  const int n_blocks = 6, n_in = n_blocks * kQ8BlockSize, n_out = 26;
-  const std::vector<BlockQ8_0> w = QuantizeBlocks(RandomFloats(n_out * n_in, 15));
-  const std::vector<BlockQ8_0> x = QuantizeBlocks(RandomFloats(n_in, 16));
-  std::vector<float> whole(n_out, kSentinel);
-  matvec_q8_0(w.data(), x.data(), whole.data(), n_in, 0, n_out);
-  std::vector<float> part(n_out, kSentinel);
-  matvec_q8_0(w.data(), x.data(), part.data(), n_in, 9, 14);
-  for (int r = 0; r < n_out; ++r) {
-    if (r >= 9 && r < 14) {
-      EXPECT_TRUE(SameBits(part[r], whole[r])) << r;
-    } else {
-      EXPECT_EQ(part[r], kSentinel) << r;
-    }
-  }
+  const int n_blocks = 6, n_in = n_blocks * kQ8BlockSize, n_out = 26, n_tokens = 2;
+  ExpectPartialRangesWriteOnlyTheirRows(matvec_q8_0, QuantizeBlocks(RandomFloats(n_out * n_in, 15)),
+                                        QuantizeBlocks(RandomFloats(n_tokens * n_in, 16)), n_tokens,
+                                        n_in, n_out);
 }
 
-TEST(MatmulQ8_0Test, RowsAreBitIdenticalToMatvecForAnyTokenCountAndSplit) {
-  const int n_blocks = 9, n_in = n_blocks * kQ8BlockSize, n_out = 27;
-  const std::vector<BlockQ8_0> w = QuantizeBlocks(RandomFloats(n_out * n_in, 17));
-  for (int n_tokens : {1, 2, 3, 5, 8, 13}) {
-    const std::vector<BlockQ8_0> x =
-        QuantizeBlocks(RandomFloats(n_tokens * n_in, 18 + n_tokens, -4.0f, 4.0f));
-    std::vector<float> out(n_tokens * n_out, kSentinel);
-    matmul_q8_0(w.data(), x.data(), out.data(), n_tokens, n_in, n_out, 0, 10);
-    matmul_q8_0(w.data(), x.data(), out.data(), n_tokens, n_in, n_out, 10, 11);
-    matmul_q8_0(w.data(), x.data(), out.data(), n_tokens, n_in, n_out, 11, n_out);
-    for (int t = 0; t < n_tokens; ++t) {
-      std::vector<float> row(n_out, kSentinel);
-      matvec_q8_0(w.data(), x.data() + t * n_blocks, row.data(), n_in, 0, n_out);
-      for (int r = 0; r < n_out; ++r) {
-        ASSERT_TRUE(SameBits(out[t * n_out + r], row[r]))
-            << "n_tokens " << n_tokens << " token " << t << " row " << r;
-      }
-    }
-  }
-}
-
-TEST(MatmulQ8_0Test, PartialRangeWritesOnlyItsColumns) {
+TEST(MatmulQ8_0Test, PartialRangesWriteOnlyTheirRows) {
   const int n_blocks = 4, n_in = n_blocks * kQ8BlockSize, n_out = 15, n_tokens = 3;
-  const std::vector<BlockQ8_0> w = QuantizeBlocks(RandomFloats(n_out * n_in, 19));
-  const std::vector<BlockQ8_0> x = QuantizeBlocks(RandomFloats(n_tokens * n_in, 20));
-  std::vector<float> out(n_tokens * n_out, kSentinel);
-  matmul_q8_0(w.data(), x.data(), out.data(), n_tokens, n_in, n_out, 4, 9);
-  for (int t = 0; t < n_tokens; ++t) {
-    for (int r = 0; r < n_out; ++r) {
-      const float v = out[t * n_out + r];
-      if (r >= 4 && r < 9) {
-        const ExactQ8Dot ref = ExactDotQ8_0(&w[r * n_blocks], &x[t * n_blocks], n_blocks);
-        EXPECT_NEAR(v, ref.value, ref.bound) << t << "," << r;
-      } else {
-        EXPECT_EQ(v, kSentinel) << t << "," << r;
-      }
-    }
-  }
+  ExpectPartialRangesWriteOnlyTheirRows(matmul_q8_0, QuantizeBlocks(RandomFloats(n_out * n_in, 19)),
+                                        QuantizeBlocks(RandomFloats(n_tokens * n_in, 20)), n_tokens,
+                                        n_in, n_out);
+}
+
+TEST(MatrixProductQ8_0Test, DecodeAndPrefillAreBitIdenticalForAnyTokenCountAndSplit) {
+  const int n_blocks = 9, n_in = n_blocks * kQ8BlockSize, n_out = 37;
+  ExpectDecodeAndPrefillBitIdentical<BlockQ8_0>(
+      matvec_q8_0, matmul_q8_0, QuantizeBlocks(RandomFloats(n_out * n_in, 17)),
+      [&](int n_tokens) {
+        return QuantizeBlocks(RandomFloats(n_tokens * n_in, 18 + n_tokens, -4.0f, 4.0f));
+      },
+      n_in, n_out);
 }
 
 }  // namespace

@@ -246,8 +246,9 @@ TEST_F(SignatureCheckerTest, RejectsDrift) {
                          "// #pragma HLS INTERFACE s_axilite port=begin")
                    .empty());
   EXPECT_FALSE(CheckWith("extern \"C\" void matvec_q8_0(", "extern \"C\" void matvec_q8(").empty());
-  EXPECT_FALSE(CheckWith("int n_in, int begin", "int n, int begin").empty());
-  EXPECT_FALSE(CheckWith("int n_in, int begin", "float n_in, int begin").empty());
+  EXPECT_FALSE(CheckWith("int n_in, int n_out", "int n, int n_out").empty());
+  EXPECT_FALSE(CheckWith("int n_in, int n_out", "float n_in, int n_out").empty());
+  EXPECT_FALSE(CheckWith("int n_tokens, int n_in, int n_out,", "int n_in, int n_out,").empty());
 }
 
 }  // namespace

@@ -327,6 +327,39 @@ TEST(ServingParallelTest, AShardedDeploymentServesTheSameText) {
   EXPECT_THAT(metrics, Not(HasSubstr("fabric_device_pipeline_bytes_total{device=\"card2\"} 0\n")));
 }
 
+TEST(ServingDisaggregatedTest, PrefillKernelsRunOnPrefillCardsAndDecodeKernelsOnDecodeCards) {
+  v1::ClusterConfig config = TestConfig(2);
+  v1::CardGroupConfig* prefill = config.add_groups();
+  prefill->set_role("prefill");
+  prefill->add_cards("card0");
+  v1::CardGroupConfig* decode = config.add_groups();
+  decode->set_role("decode");
+  decode->add_cards("card1");
+  ASSERT_TRUE(ValidateClusterConfig(config).ok()) << ValidateClusterConfig(config);
+  auto server = std::move(FabricServer::Start(config)).value();
+  const std::string base = "http://127.0.0.1:" + std::to_string(server->http_port());
+  for (const char* prompt : {"Once upon a time", "Lily and Tom", ""}) {
+    HttpResult result = HttpCall("POST", base + "/v1/completions",
+                                 json({{"model", "stories260K"}, {"prompt", prompt},
+                                       {"max_tokens", 12}, {"temperature", 0}})
+                                     .dump());
+    ASSERT_EQ(result.status, 200) << result.body;
+    EXPECT_EQ(json::parse(result.body)["choices"][0]["text"], GenerateReference(prompt, 12));
+  }
+  const std::string metrics = HttpCall("GET", base + "/metrics").body;
+  auto launches = [&](const std::string& device, const std::string& kernel) {
+    const std::string key = "fabric_device_kernel_launches_total{device=\"" + device +
+                            "\",kernel=\"" + kernel + "\"} ";
+    const size_t at = metrics.find(key);
+    return at == std::string::npos ? 0.0 : std::stod(metrics.substr(at + key.size()));
+  };
+  EXPECT_GT(launches("card0", "matmul_f32"), 0);
+  EXPECT_EQ(launches("card0", "matvec_f32"), 0);
+  EXPECT_GT(launches("card1", "matvec_f32"), 0);
+  EXPECT_EQ(launches("card1", "matmul_f32"), 0);
+  EXPECT_THAT(metrics, Not(HasSubstr("fabric_kv_transfer_bytes_total 0\n")));
+}
+
 TEST(ServingParallelTest, BadParallelismFailsFastWithAdvice) {
   v1::ClusterConfig heads = TestConfig(3);
   heads.mutable_model()->set_tensor_parallel(3);

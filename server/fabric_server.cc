@@ -81,12 +81,17 @@ void ExportCardMetrics(ServerParts& parts) {
     DeviceWorker* card;
     std::vector<prometheus::Gauge*> memory;  // by MemoryKind
     prometheus::Counter* busy;
+    prometheus::Counter* role_busy;  // the same time, summed by the card's role
     double busy_reported = 0;
     std::map<std::string, uint64_t> launches_reported;  // by kernel
   };
   auto gauges = std::make_shared<std::vector<CardGauges>>();
-  for (auto& card : parts.cards) {
-    CardGauges g{card.get(), {}, nullptr, 0, {}};
+  for (size_t i = 0; i < parts.cards.size(); ++i) {
+    auto& card = parts.cards[i];
+    CardGauges g{card.get(), {}, nullptr, nullptr, 0, {}};
+    g.role_busy = &parts.metrics.Counter("fabric_role_busy_seconds_total",
+                                         "Time the kernels of cards in a role were running.",
+                                         {{"role", parts.placement[i].role}});
     for (MemoryKind kind : kAllMemoryKinds) {
       g.memory.push_back(&parts.metrics.Gauge(
           "fabric_device_memory_used_bytes", "Card memory in use, by what it holds.",
@@ -135,6 +140,7 @@ void ExportCardMetrics(ServerParts& parts) {
         g.memory[static_cast<int>(kind)]->Set(static_cast<double>(stats.memory_used(kind)));
       }
       g.busy->Increment(stats.busy_seconds - g.busy_reported);
+      g.role_busy->Increment(stats.busy_seconds - g.busy_reported);
       g.busy_reported = stats.busy_seconds;
     }
     for (TrafficCounters& t : *traffic) {

@@ -77,10 +77,16 @@ bool ComputeUnits::TakePart(Job* only, std::shared_ptr<Job>* job, int* part) {
 }
 
 void ComputeUnits::RunPart(Job& job, int part) {
-  if (part == 0) job.started = Clock::now();
+  const int64_t start = Clock::now().time_since_epoch().count();
   job.work(part);
+  const int64_t end = Clock::now().time_since_epoch().count();
+  int64_t seen = job.first_start.load(std::memory_order_relaxed);
+  while (start < seen && !job.first_start.compare_exchange_weak(seen, start)) {
+  }
+  seen = job.last_end.load(std::memory_order_relaxed);
+  while (end > seen && !job.last_end.compare_exchange_weak(seen, end)) {
+  }
   if (job.done_parts.fetch_add(1, std::memory_order_acq_rel) + 1 == job.parts) {
-    job.finished = Clock::now();
     std::lock_guard<std::mutex> lock(mu_);  // so a waiter cannot miss the notification
     job_done_.notify_all();
   }
@@ -142,7 +148,7 @@ absl::StatusOr<absl::Duration> ComputeUnits::Wait(uint64_t id, absl::Duration ti
   }
   jobs_.erase(id);
   if (job->parts == 0) return absl::ZeroDuration();
-  return absl::FromChrono(job->finished - job->started);
+  return absl::FromChrono(Clock::duration(job->last_end.load() - job->first_start.load()));
 }
 
 }  // namespace fabric

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -51,8 +52,10 @@ class ComputeUnits {
     int parts = 0;
     int next_part = 0;                   // guarded by mu_
     std::atomic<int> done_parts{0};
-    Clock::time_point started;           // written by whoever starts part 0
-    Clock::time_point finished;          // written by whoever finishes the last part
+    // Earliest part start and latest part end, in Clock ticks. Each part updates them before
+    // it counts itself done, so a waiter that sees every part done sees both.
+    std::atomic<int64_t> first_start{std::numeric_limits<int64_t>::max()};
+    std::atomic<int64_t> last_end{std::numeric_limits<int64_t>::min()};
   };
 
   // Takes the next unstarted part of `job` (any job when null); false when there is none.

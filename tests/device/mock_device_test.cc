@@ -115,6 +115,22 @@ TEST(MockDeviceTest, LaunchSplitsTheRangeAcrossComputeUnits) {
   EXPECT_EQ(device->Wait(*run, absl::Seconds(1)).code(), absl::StatusCode::kNotFound);
 }
 
+TEST(MockDeviceTest, BusyTimeCountsKernelTimeWithAnyNumberOfComputeUnits) {
+  for (int units : {1, 2, 3}) {
+    MockDeviceOptions options;
+    options.compute_units = units;
+    auto device = MakeDevice(options);
+    const int n = 1 << 22;
+    BufferId x = *device->Allocate(n * 4, "", MemoryKind::kActivations);
+    BufferId d = *device->Allocate(n * 4, "", MemoryKind::kActivations);
+    std::vector<KernelArg> args = {BufferRef{x}, BufferRef{d}, int32_t{0}, int32_t{n}};
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE(device->Wait(*device->Launch("residual_add", args), absl::Seconds(30)).ok());
+    }
+    EXPECT_GT(device->stats().busy_seconds, 0) << units << " compute units";
+  }
+}
+
 TEST(MockDeviceTest, BufferOffsetsAddressIntoABuffer) {
   auto device = MakeDevice();
   std::vector<float> x = {1, 1, 1, 1}, delta = {5, 6};

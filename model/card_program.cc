@@ -219,11 +219,16 @@ AllReduceMember CardProgram::ReductionMember() {
           BufferRef{act_.x}};
 }
 
+size_t CardProgram::KvBlockOffset(int layer, int block) const {
+  // caches: [shard layers][kv_rows][kv_dim]
+  const size_t row = size_t(layer - shard_.layers.begin) * shape_.kv_rows +
+                     size_t(block) * shape_.block_size;
+  return row * kv_dim_ * sizeof(float);
+}
+
 void CardProgram::ReadKvBlock(int layer, int block, HostFloats keys, HostFloats values) {
   const size_t floats = size_t(shape_.block_size) * kv_dim_;
-  const size_t offset =
-      ((size_t(layer - shard_.layers.begin) * shape_.kv_rows) + size_t(block) * shape_.block_size) *
-      kv_dim_ * sizeof(float);
+  const size_t offset = KvBlockOffset(layer, block);
   worker_.Enqueue([this, keys, values, floats, offset](Device& device) {
     keys->resize(floats);
     values->resize(floats);
@@ -236,9 +241,7 @@ void CardProgram::ReadKvBlock(int layer, int block, HostFloats keys, HostFloats 
 
 void CardProgram::WriteKvBlock(int layer, int block, HostFloats keys, HostFloats values) {
   const size_t floats = size_t(shape_.block_size) * kv_dim_;
-  const size_t offset =
-      ((size_t(layer - shard_.layers.begin) * shape_.kv_rows) + size_t(block) * shape_.block_size) *
-      kv_dim_ * sizeof(float);
+  const size_t offset = KvBlockOffset(layer, block);
   worker_.Enqueue([this, keys, values, floats, offset](Device& device) {
     if (absl::Status s = device.Write(k_cache_, offset, FloatBytes(*keys, floats)); !s.ok()) {
       return s;

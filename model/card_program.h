@@ -99,6 +99,8 @@ class CardProgram {
   // out[t, :] = w · in[t, :] for tokens t < n_tokens, choosing the kernel for w's type.
   void Product(const CardTensor& w, Input& in, BufferId out, int n_tokens);
   void Launch(const char* kernel, std::vector<KernelArg> args);
+  // Byte offset of a KV-cache block of `layer` in the key (or value) cache.
+  size_t KvBlockOffset(int layer, int block) const;
   // Whether the card's bitstream has `kernel`.
   bool Offers(const char* kernel) const;
 

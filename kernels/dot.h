@@ -18,6 +18,9 @@
 //   - chunk pointers (a_chunk[l]) rather than a[i + l], so the loads are provably consecutive;
 //   - the lane tree as loops over a variable width: written out with constant indices, the
 //     lanes get split into scalars before SLP runs and nothing vectorizes.
+//   - in DotQ8_0Multi, `#pragma GCC unroll` on the token loop (see there). matvec_q8_0 calls
+//     DotQ8_0Multi<1> for a single token: with both DotQ8_0 and DotQ8_0Multi inlined into it,
+//     g++ 12 left its inlined DotQ8_0 scalar (7x slower).
 // Re-check throughput (tests/kernels/kernels_throughput_test.cc) after changing the loops.
 //
 // Plain C++ with no library dependencies, so Vitis HLS can synthesize the kernels including it.
@@ -105,6 +108,52 @@ inline float DotQ8_0(const BlockQ8_0* w, const BlockQ8_0* x, int n_blocks) {
     }
   }
   return ReduceDotLanes(acc);
+}
+
+// Most activation rows DotQ8_0Multi takes at once: the decode kernel's tokens per weight-row
+// pass (on chip, one dot engine per token sharing the weight row's stream).
+inline constexpr int kDotMultiTokens = 4;
+
+// dots[t] = DotQ8_0(w, x + t * x_stride, n_blocks) for t in [0, N), bit-identical to N calls
+// of DotQ8_0: each token keeps its own kDotLanes lanes, updated per block in the same order with
+// the same exact int32 lane sums and the same scale fp16(w.d) * fp16(x_t.d), then summed by
+// ReduceDotLanes. Each weight block is loaded and sign-extended once for the N tokens, which is
+// what makes a decode batch cheaper than N one-token passes (DotQ8_0 is compute-bound).
+template <int N>
+inline void DotQ8_0Multi(const BlockQ8_0* w, const BlockQ8_0* x, int64_t x_stride, int n_blocks,
+                         float dots[N]) {
+  float acc[N][kDotLanes] = {};
+#pragma HLS ARRAY_PARTITION variable=acc complete dim=0
+  for (int b = 0; b < n_blocks; ++b) {
+#pragma HLS PIPELINE II=1
+#pragma HLS LOOP_TRIPCOUNT min=2 max=512
+    const float w_scale = Fp16ToFp32(w[b].d);
+    // g++ must unroll the token loop completely (its body is too large for -O3's own limits):
+    // otherwise acc stays in memory and each fma waits on a store and a load. Unrolled, the N
+    // tokens' lanes are N AVX-512 registers and their fma chains are independent.
+#pragma GCC unroll 16
+    for (int t = 0; t < N; ++t) {
+#pragma HLS UNROLL
+      const BlockQ8_0& xb = x[t * x_stride + b];
+      const float scale = w_scale * Fp16ToFp32(xb.d);
+      int32_t sums[kDotLanes] = {};
+      for (int half = 0; half < 2; ++half) {
+#pragma HLS UNROLL
+        for (int l = 0; l < kDotLanes; ++l) {
+#pragma HLS UNROLL
+          sums[l] += w[b].qs[half * kDotLanes + l] * xb.qs[half * kDotLanes + l];
+        }
+      }
+      for (int l = 0; l < kDotLanes; ++l) {
+#pragma HLS UNROLL
+        acc[t][l] = std::fma(static_cast<float>(sums[l]), scale, acc[t][l]);
+      }
+    }
+  }
+  for (int t = 0; t < N; ++t) {
+#pragma HLS UNROLL
+    dots[t] = ReduceDotLanes(acc[t]);
+  }
 }
 
 }  // namespace fabric

@@ -12,6 +12,25 @@
 #include "kernels/kernel_signatures.h"
 #include "kernels/kernels.h"
 
+namespace {
+
+// out_r[t * n_out] for tokens t in [t_first, t_first + N): one weight row's dot products with
+// N activation rows of x_group ([*, n_blocks] blocks), the row's blocks loaded once.
+template <int N>
+inline void TokenDots(const fabric::BlockQ8_0* w_row, const fabric::BlockQ8_0* x_group,
+                      int n_blocks, int t_first, float* out_r, int n_out) {
+  float dots[N];
+#pragma HLS ARRAY_PARTITION variable=dots complete
+  fabric::DotQ8_0Multi<N>(w_row, x_group + static_cast<int64_t>(t_first) * n_blocks, n_blocks,
+                          n_blocks, dots);
+  for (int k = 0; k < N; ++k) {
+#pragma HLS UNROLL
+    out_r[static_cast<int64_t>(t_first + k) * n_out] = dots[k];
+  }
+}
+
+}  // namespace
+
 extern "C" void matvec_q8_0(const fabric::BlockQ8_0* w, const fabric::BlockQ8_0* x, float* out,
                             int n_tokens, int n_in, int n_out, int begin, int end) {
 #pragma HLS INTERFACE m_axi port=w offset=slave bundle=gmem_w
@@ -36,18 +55,30 @@ extern "C" void matvec_q8_0(const fabric::BlockQ8_0* w, const fabric::BlockQ8_0*
     float* out_group = out + static_cast<int64_t>(t0) * n_out;
     for (int r = begin; r < end; ++r) {
 #pragma HLS LOOP_TRIPCOUNT min=64 max=32000
-      // One burst read of the row from its HBM channel, then one dot product per token.
+      // One burst read of the row from its HBM channel, then its dot products with the tokens.
       const fabric::BlockQ8_0* w_row = w + static_cast<int64_t>(r) * n_blocks;
       if (group == 1) {
         // The one-token step, written out: g++ then hoists the test out of the row loop and
-        // compiles this into the plain GEMV loop (about 1% faster than the token loop).
-        out_group[r] = fabric::DotQ8_0(w_row, x_group, n_blocks);
+        // compiles this into the plain GEMV loop. DotQ8_0Multi<1> rather than DotQ8_0: next to
+        // the DotQ8_0Multi calls below, g++ 12 does not vectorize an inlined DotQ8_0 here.
+        TokenDots<1>(w_row, x_group, n_blocks, 0, out_group + r, n_out);
         continue;
       }
-      for (int t = 0; t < group; ++t) {
-#pragma HLS LOOP_TRIPCOUNT min=2 max=64
-        out_group[static_cast<int64_t>(t) * n_out + r] =
-            fabric::DotQ8_0(w_row, x_group + static_cast<int64_t>(t) * n_blocks, n_blocks);
+      // The group's tokens kDotMultiTokens at a time (each weight block is loaded once per
+      // DotQ8_0Multi), the remainder by the same helper with fewer tokens: every output is
+      // computed exactly as DotQ8_0 computes it.
+      float* out_r = out_group + r;
+      int t = 0;
+      for (; t + fabric::kDotMultiTokens <= group; t += fabric::kDotMultiTokens) {
+#pragma HLS LOOP_TRIPCOUNT min=0 max=16
+        TokenDots<fabric::kDotMultiTokens>(w_row, x_group, n_blocks, t, out_r, n_out);
+      }
+      static_assert(fabric::kDotMultiTokens == 4, "the remainder cases below cover 1 to 3");
+      switch (group - t) {
+        case 3: TokenDots<3>(w_row, x_group, n_blocks, t, out_r, n_out); break;
+        case 2: TokenDots<2>(w_row, x_group, n_blocks, t, out_r, n_out); break;
+        case 1: TokenDots<1>(w_row, x_group, n_blocks, t, out_r, n_out); break;
+        default: break;
       }
     }
   }

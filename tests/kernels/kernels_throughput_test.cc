@@ -70,6 +70,36 @@ TEST(KernelsThroughputTest, DISABLED_MatvecQ8_0) {
   }
 }
 
+// Decode batches: one pass over a cache-resident 5632 x 2048 Q8_0 matrix (12 MB) for n_tokens
+// sequences, on 1 thread. Reports the weight bytes streamed per second (each pass reads the
+// weights once, whatever n_tokens) and the time per (token, row) output.
+TEST(KernelsThroughputTest, DISABLED_MatvecQ8_0Batched) {
+  constexpr int kBlocks = kCols / kQ8BlockSize;
+  constexpr int64_t kMatrixBlocks = static_cast<int64_t>(kRows) * kBlocks;
+  constexpr int kMaxTokens = 16;
+  std::mt19937 rng(3);
+  std::vector<BlockQ8_0> w(kMatrixBlocks), x(static_cast<int64_t>(kMaxTokens) * kBlocks);
+  for (BlockQ8_0& b : w) {
+    b.d = Fp32ToFp16(0.01f);
+    for (int8_t& q : b.qs) q = static_cast<int8_t>(rng());
+  }
+  for (BlockQ8_0& b : x) {
+    b.d = Fp32ToFp16(0.02f);
+    for (int8_t& q : b.qs) q = static_cast<int8_t>(rng());
+  }
+  std::vector<float> out(static_cast<size_t>(kMaxTokens) * kRows);
+  for (int n_tokens : {1, 4, 16}) {
+    const double seconds = BestSeconds(1, [&](int begin, int end) {
+      matvec_q8_0(w.data(), x.data(), out.data(), n_tokens, kCols, kRows, begin, end);
+    });
+    const double bytes = static_cast<double>(w.size()) * sizeof(BlockQ8_0);
+    std::printf("matvec_q8_0 %dx%d, n_tokens %2d, 1 thread: %.2f GB/s of weights, %.2f ns per "
+                "token-row\n",
+                kRows, kCols, n_tokens, bytes / seconds / 1e9,
+                seconds * 1e9 / (static_cast<double>(n_tokens) * kRows));
+  }
+}
+
 TEST(KernelsThroughputTest, DISABLED_MatvecF32) {
   constexpr int64_t kMatrixFloats = static_cast<int64_t>(kRows) * kCols;
   std::mt19937 rng(2);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kernels/dot.h"
 #include "kernels/formats.h"
 #include "kernels/kernel_signatures.h"
 #include "kernels/kernels.h"
@@ -272,6 +273,58 @@ TEST(MatrixProductQ8_0Test, DecodeAndPrefillAreBitIdenticalForAnyTokenCountAndSp
         return QuantizeBlocks(RandomFloats(n_tokens * n_in, 18 + n_tokens, -4.0f, 4.0f));
       },
       n_in, n_out);
+}
+
+// The decode kernel processes several tokens per weight-row pass (DotQ8_0Multi); every output
+// must still be bit-identical to DotQ8_0 of its row and token, for every batch size (whole
+// multi-token groups plus every remainder) and split of the rows.
+TEST(MatvecQ8_0Test, EveryOutputIsBitIdenticalToDotQ8_0OfItsToken) {
+  const int n_blocks = 11, n_in = n_blocks * kQ8BlockSize, n_out = 23;
+  const std::vector<BlockQ8_0> w =
+      QuantizeBlocks(RandomFloats(n_out * n_in, 31, -0.3f, 0.3f));
+  for (int n_tokens = 1; n_tokens <= 9; ++n_tokens) {
+    SCOPED_TRACE(::testing::Message() << "n_tokens " << n_tokens);
+    const std::vector<BlockQ8_0> x =
+        QuantizeBlocks(RandomFloats(n_tokens * n_in, 40 + n_tokens, -5.0f, 5.0f));
+    const std::vector<float> whole =
+        Launch(matvec_q8_0, w, x, n_tokens, n_in, n_out, {{0, n_out}});
+    const std::vector<float> split =
+        Launch(matvec_q8_0, w, x, n_tokens, n_in, n_out, {{0, 5}, {5, 6}, {6, n_out}});
+    for (int t = 0; t < n_tokens; ++t) {
+      for (int r = 0; r < n_out; ++r) {
+        const float ref = DotQ8_0(&w[r * n_blocks], &x[t * n_blocks], n_blocks);
+        const int i = t * n_out + r;
+        ASSERT_TRUE(SameBits(whole[i], ref)) << "token " << t << " row " << r;
+        ASSERT_TRUE(SameBits(split[i], ref)) << "token " << t << " row " << r;
+      }
+    }
+  }
+}
+
+// DotQ8_0Multi itself, for each token count, against DotQ8_0, including the extreme int8
+// values (-128 * -128 twice per lane) and a token stride that is not the row length.
+template <int N>
+void ExpectDotQ8_0MultiMatchesDotQ8_0() {
+  const int n_blocks = 13, stride = 17;
+  std::vector<BlockQ8_0> w = QuantizeBlocks(RandomFloats(n_blocks * kQ8BlockSize, 50 + N));
+  std::vector<BlockQ8_0> x =
+      QuantizeBlocks(RandomFloats(N * stride * kQ8BlockSize, 60 + N, -9.0f, 9.0f));
+  for (int i = 0; i < kQ8BlockSize; ++i) {
+    w[2].qs[i] = -128;
+    x[2].qs[i] = -128;
+  }
+  float dots[N];
+  DotQ8_0Multi<N>(w.data(), x.data(), stride, n_blocks, dots);
+  for (int t = 0; t < N; ++t) {
+    EXPECT_TRUE(SameBits(dots[t], DotQ8_0(w.data(), &x[t * stride], n_blocks))) << N << "," << t;
+  }
+}
+
+TEST(DotQ8_0MultiTest, BitIdenticalToDotQ8_0PerToken) {
+  ExpectDotQ8_0MultiMatchesDotQ8_0<1>();
+  ExpectDotQ8_0MultiMatchesDotQ8_0<2>();
+  ExpectDotQ8_0MultiMatchesDotQ8_0<3>();
+  ExpectDotQ8_0MultiMatchesDotQ8_0<kDotMultiTokens>();
 }
 
 }  // namespace

@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
   auto flags = fabric::CliArgs::Parse(
       std::vector<std::string>(argv + 1, argv + argc),
       {"model", "threads", "prompt-tokens", "decode-tokens", "repeats"});
-  if (!flags.ok() || !flags->Has("model")) {
+  if (!flags.ok() || flags->Has("help") || !flags->Has("model")) {
     std::fprintf(stderr,
                  "usage: fabric-engine-bench --model FILE [--threads N] [--prompt-tokens P] "
                  "[--decode-tokens D] [--repeats R]\n");

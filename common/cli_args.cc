@@ -11,6 +11,10 @@ absl::StatusOr<CliArgs> CliArgs::Parse(const std::vector<std::string>& args,
   CliArgs parsed;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      parsed.values_["help"] = "true";
+      continue;
+    }
     if (arg.rfind("--", 0) != 0) {
       return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", arg, "'"));
     }

@@ -17,6 +17,7 @@ class CliArgs {
  public:
   // Parses `args`, accepting only flags named in `known` (without the dashes), which take a
   // value, and in `switches`, which take none; anything else is an error naming it.
+  // `--help` and `-h` are always accepted and set the switch "help".
   static absl::StatusOr<CliArgs> Parse(const std::vector<std::string>& args,
                                        const std::set<std::string>& known,
                                        const std::set<std::string>& switches = {});

@@ -131,6 +131,10 @@ absl::Status RunBenchCommand(const std::vector<std::string>& args) {
     return absl::InvalidArgumentError(absl::StrCat(parsed.status().message(), "\n", kUsage));
   }
   const CliArgs& flags = *parsed;
+  if (flags.Has("help")) {
+    std::fputs(kUsage, stdout);
+    return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(WorkloadOptions workload, ParseWorkload(flags));
   ASSIGN_OR_RETURN(LoadOptions load, ParseLoad(flags));
   std::optional<GoodputSlo> goodput;

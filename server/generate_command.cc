@@ -36,6 +36,10 @@ absl::Status RunGenerateCommand(const std::vector<std::string>& args) {
     return absl::InvalidArgumentError(absl::StrCat(parsed.status().message(), "\n", kUsage));
   }
   const CliArgs& flags = *parsed;
+  if (flags.Has("help")) {
+    std::printf("%s\n", kUsage);
+    return absl::OkStatus();
+  }
   RETURN_IF_ERROR(flags.Require({"model"}));
   SamplingParams sampling;
   ASSIGN_OR_RETURN(const int max_tokens, flags.GetInt("max-tokens", 256));

@@ -61,6 +61,10 @@ absl::Status RunServeCommand(const std::vector<std::string>& args) {
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(parsed.status().message(), "\n", kUsage));
   }
+  if (parsed->Has("help")) {
+    std::printf("%s\n", kUsage);
+    return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(v1::ClusterConfig config, BuildConfig(*parsed));
   if (parsed->Has("dry-run")) {
     ASSIGN_OR_RETURN(std::unique_ptr<ModelFile> model,

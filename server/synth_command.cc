@@ -28,6 +28,10 @@ absl::Status RunSynthCommand(const std::vector<std::string>& args) {
   auto parsed = CliArgs::Parse(args, {"shape", "tokenizer", "output", "type", "seed", "name"});
   if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrCat(parsed.status().message(), "\n", usage));
   const CliArgs& flags = *parsed;
+  if (flags.Has("help")) {
+    std::printf("%s\n", usage.c_str());
+    return absl::OkStatus();
+  }
   if (absl::Status missing = flags.Require({"shape", "tokenizer", "output"}); !missing.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(missing.message(), "\n", usage));
   }

@@ -10,12 +10,6 @@
 namespace fabric {
 namespace {
 
-template <typename T>
-std::vector<uint8_t> AsBytes(const std::vector<T>& values) {
-  std::vector<uint8_t> bytes(values.size() * sizeof(T));
-  std::memcpy(bytes.data(), values.data(), bytes.size());
-  return bytes;
-}
 
 std::span<uint8_t> FloatBytes(std::vector<float>& values, size_t count) {
   return {reinterpret_cast<uint8_t*>(values.data()), count * sizeof(float)};
@@ -94,29 +88,45 @@ absl::Status CardProgram::AllocateBuffers() {
   return absl::OkStatus();
 }
 
-void CardProgram::UploadBatch(const Batch& batch) {
-  const int block_size = shape_.block_size;
-  std::vector<int> slots(batch.size());
+std::shared_ptr<const BatchMetadata> EncodeBatch(const Batch& batch, const StepShape& shape) {
+  auto encoded = std::make_shared<BatchMetadata>();
+  encoded->tokens = batch.tokens;
+  encoded->positions = batch.positions;
+  encoded->sequences = batch.sequences;
+  encoded->logit_rows = batch.logit_tokens;
+  const int block_size = shape.block_size;
+  encoded->slots.resize(batch.size());
   for (int t = 0; t < batch.size(); ++t) {
     const std::vector<int>& table = batch.block_tables[batch.sequences[t]];
     const int position = batch.positions[t];
-    slots[t] = table[position / block_size] * block_size + position % block_size;
+    encoded->slots[t] = table[position / block_size] * block_size + position % block_size;
   }
-  const int max_blocks = shape_.max_blocks_per_sequence;
-  std::vector<int> tables(batch.block_tables.size() * max_blocks, 0);
+  const int max_blocks = shape.max_blocks_per_sequence;
+  encoded->block_tables.assign(batch.block_tables.size() * max_blocks, 0);
   for (size_t s = 0; s < batch.block_tables.size(); ++s) {
     const std::vector<int>& table = batch.block_tables[s];
     std::copy_n(table.begin(), std::min<size_t>(table.size(), max_blocks),
-                tables.begin() + s * max_blocks);
+                encoded->block_tables.begin() + s * max_blocks);
   }
-  worker_.Write(act_.tokens, 0, AsBytes(batch.tokens));
-  worker_.Write(act_.positions, 0, AsBytes(batch.positions));
-  worker_.Write(act_.sequences, 0, AsBytes(batch.sequences));
-  worker_.Write(act_.slots, 0, AsBytes(slots));
-  worker_.Write(act_.block_tables, 0, AsBytes(tables));
-  if (shard_.classifier && !batch.logit_tokens.empty()) {
-    worker_.Write(act_.logit_rows, 0, AsBytes(batch.logit_tokens));
-  }
+  return encoded;
+}
+
+void CardProgram::UploadBatch(std::shared_ptr<const BatchMetadata> batch) {
+  // The encoded batch is shared by the instance's cards and kept alive by this command.
+  worker_.Enqueue([this, batch](Device& device) -> absl::Status {
+    const std::pair<BufferId, const std::vector<int>*> fields[] = {
+        {act_.tokens, &batch->tokens},       {act_.positions, &batch->positions},
+        {act_.sequences, &batch->sequences}, {act_.slots, &batch->slots},
+        {act_.block_tables, &batch->block_tables},
+        {act_.logit_rows, shard_.classifier ? &batch->logit_rows : nullptr}};
+    for (const auto& [buffer, values] : fields) {
+      if (values == nullptr || values->empty()) continue;
+      RETURN_IF_ERROR(device.Write(
+          buffer, 0,
+          {reinterpret_cast<const uint8_t*>(values->data()), values->size() * sizeof(int)}));
+    }
+    return absl::OkStatus();
+  });
 }
 
 void CardProgram::Launch(const char* kernel, std::vector<KernelArg> args) {

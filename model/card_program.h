@@ -31,6 +31,16 @@ struct StepShape {
 
 using HostFloats = std::shared_ptr<std::vector<float>>;
 
+// A batch's token metadata as the kernels read it, encoded once per (micro-)batch and written
+// to every card of the instance.
+struct BatchMetadata {
+  std::vector<int> tokens, positions, sequences;
+  std::vector<int> slots;         // KV-cache row of each token
+  std::vector<int> block_tables;  // [sequences, max_blocks_per_sequence]
+  std::vector<int> logit_rows;
+};
+std::shared_ptr<const BatchMetadata> EncodeBatch(const Batch& batch, const StepShape& shape);
+
 // Everything here enqueues on the card's worker and returns at once; the buffers a command
 // reads or fills must stay alive until the worker is synced. Not thread-safe: one thread
 // (the LlamaProgram's caller) enqueues.
@@ -46,9 +56,8 @@ class CardProgram {
   DeviceWorker& worker() { return worker_; }
   const CardShard& shard() const { return shard_; }
 
-  // Token ids, positions, cache slots and block tables of `batch` (token metadata every layer
-  // needs).
-  void UploadBatch(const Batch& batch);
+  // Token ids, positions, cache slots and block tables of a batch (what every layer needs).
+  void UploadBatch(std::shared_ptr<const BatchMetadata> batch);
   // Whether the batches that follow are decode steps (one token of each sequence), which
   // take the matrix-vector kernels, or prefill, which takes the matrix-matrix ones.
   void SetPhase(bool decode);

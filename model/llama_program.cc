@@ -159,6 +159,7 @@ void LlamaProgram::EnqueueMicroBatch(const Batch& mb, std::vector<HostFloats>& l
   // A decode step carries one token of each of its sequences.
   const bool decode =
       std::set<int>(mb.sequences.begin(), mb.sequences.end()).size() == size_t(n);
+  const std::shared_ptr<const BatchMetadata> metadata = EncodeBatch(mb, shape_);
   const uint64_t x_bytes = uint64_t(n) * config_.dim * sizeof(float);
   std::shared_ptr<Fence> handed = nullptr;  // the previous stage's output is in `handoff`
   HostFloats handoff;
@@ -176,7 +177,7 @@ void LlamaProgram::EnqueueMicroBatch(const Batch& mb, std::vector<HostFloats>& l
     for (int r = 0; r < tp; ++r) {
       CardProgram& c = card(s, r);
       CardTraffic& traffic = *traffic_[s * tp + r];
-      c.UploadBatch(mb);
+      c.UploadBatch(metadata);
       c.SetPhase(decode);
       if (s == 0) {
         c.Embed(n);

@@ -41,20 +41,22 @@ double BestSeconds(int threads, const std::function<void(int, int)>& pass) {
   return best;
 }
 
+// Random quants under one scale.
+void FillRandomBlocks(std::vector<BlockQ8_0>& blocks, float scale, std::mt19937& rng) {
+  for (BlockQ8_0& b : blocks) {
+    b.d = Fp32ToFp16(scale);
+    for (int8_t& q : b.qs) q = static_cast<int8_t>(rng());
+  }
+}
+
 TEST(KernelsThroughputTest, DISABLED_MatvecQ8_0) {
   constexpr int kBlocks = kCols / kQ8BlockSize;
   constexpr int64_t kMatrixBlocks = static_cast<int64_t>(kRows) * kBlocks;
   std::mt19937 rng(1);
   for (int matrices : {1, 64}) {  // 12 MB (cache) and 800 MB (memory)
     std::vector<BlockQ8_0> w(kMatrixBlocks * matrices), x(kBlocks);
-    for (BlockQ8_0& b : w) {
-      b.d = Fp32ToFp16(0.01f);
-      for (int8_t& q : b.qs) q = static_cast<int8_t>(rng());
-    }
-    for (BlockQ8_0& b : x) {
-      b.d = Fp32ToFp16(0.02f);
-      for (int8_t& q : b.qs) q = static_cast<int8_t>(rng());
-    }
+    FillRandomBlocks(w, 0.01f, rng);
+    FillRandomBlocks(x, 0.02f, rng);
     std::vector<float> out(kRows);
     for (int threads : {1, 2}) {
       const double seconds = BestSeconds(threads, [&](int begin, int end) {
@@ -79,14 +81,8 @@ TEST(KernelsThroughputTest, DISABLED_MatvecQ8_0Batched) {
   constexpr int kMaxTokens = 16;
   std::mt19937 rng(3);
   std::vector<BlockQ8_0> w(kMatrixBlocks), x(static_cast<int64_t>(kMaxTokens) * kBlocks);
-  for (BlockQ8_0& b : w) {
-    b.d = Fp32ToFp16(0.01f);
-    for (int8_t& q : b.qs) q = static_cast<int8_t>(rng());
-  }
-  for (BlockQ8_0& b : x) {
-    b.d = Fp32ToFp16(0.02f);
-    for (int8_t& q : b.qs) q = static_cast<int8_t>(rng());
-  }
+  FillRandomBlocks(w, 0.01f, rng);
+  FillRandomBlocks(x, 0.02f, rng);
   std::vector<float> out(static_cast<size_t>(kMaxTokens) * kRows);
   for (int n_tokens : {1, 4, 16}) {
     const double seconds = BestSeconds(1, [&](int begin, int end) {

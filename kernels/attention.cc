@@ -6,8 +6,9 @@
 // With llama2.c's arithmetic: score_p = dot(q_h, k_p) / sqrtf(head_dim); softmax with max
 // subtraction (expf, then divide by the sum); out_h = sum_p prob_p * v_p, accumulated in
 // order of p. Query head h reads kv head h / (n_heads / n_kv_heads).
-// A position outside [0, kMaxAttentionContext) does not fit the score buffer; that item's
-// output is set to NaN so the error cannot pass unnoticed (callers must not launch it).
+// A position outside [0, kMaxAttentionContext) does not fit the score buffer, nor a head_dim
+// above kMaxHeadDim the accumulator; that item's output is set to NaN so the error cannot pass unnoticed (callers must not launch it).
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -18,9 +19,29 @@
 
 namespace {
 
-// The cache row holding position p of the sequence whose block table is `table`.
-inline int64_t CacheRow(const int* table, int p, int block_size) {
-  return static_cast<int64_t>(table[p / block_size]) * block_size + p % block_size;
+// scores[r] = dot(q_h, k_r) for the n rows k_r = k + r * kv_dim of one cache block.
+// A head narrower than DotF32's lanes (small models) would leave most lanes idle and pay the
+// full lane tree per position, so narrow heads take lanes over the block's positions instead:
+// each score is then a plain sequential sum over the head, as in llama2.c.
+inline void BlockScores(const float* q_h, const float* k, int kv_dim, int head_dim, int n,
+                        float* scores) {
+  if (head_dim >= fabric::kDotLanes) {
+    for (int r = 0; r < n; ++r) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=16
+      scores[r] = fabric::DotF32(q_h, k + static_cast<int64_t>(r) * kv_dim, head_dim);
+    }
+    return;
+  }
+  for (int r = 0; r < n; ++r) scores[r] = 0.0f;
+  for (int i = 0; i < head_dim; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min=2 max=15
+    const float q_i = q_h[i];
+    for (int r = 0; r < n; ++r) {
+#pragma HLS UNROLL factor=16
+#pragma HLS LOOP_TRIPCOUNT min=1 max=16
+      scores[r] = std::fma(q_i, k[static_cast<int64_t>(r) * kv_dim + i], scores[r]);
+    }
+  }
 }
 
 // In-place softmax of x[0..n), as llama2.c's softmax.
@@ -80,32 +101,53 @@ extern "C" void attention(const float* q, const float* k_cache, const float* v_c
     const float* q_h = q + static_cast<int64_t>(t) * q_dim + h * head_dim;
     float* out_h = out + static_cast<int64_t>(t) * q_dim + h * head_dim;
     const int n_ctx = positions[t] + 1;
-    if (n_ctx < 1 || n_ctx > fabric::kMaxAttentionContext) {
+    if (n_ctx < 1 || n_ctx > fabric::kMaxAttentionContext || head_dim > fabric::kMaxHeadDim) {
       for (int i = 0; i < head_dim; ++i) out_h[i] = std::numeric_limits<float>::quiet_NaN();
       continue;
     }
     const int* table = block_tables + static_cast<int64_t>(token_seqs[t]) * max_blocks;
     const int kv_offset = (h / group) * head_dim;
 
-    // scores: [n_ctx]
+    // The sequence's positions, block by block: block j holds positions [j * block_size,
+    // (j + 1) * block_size) in cache rows from table[j] * block_size (no division per
+    // position, and one burst per block on chip).
+    const int n_blocks = (n_ctx + block_size - 1) / block_size;
+
+    // scores: [n_ctx], raw dot products first, then one divide per score
+    for (int j = 0; j < n_blocks; ++j) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=512
+      const int p0 = j * block_size;
+      const int in_block = std::min(block_size, n_ctx - p0);
+      const float* k_block =
+          k_cache + static_cast<int64_t>(table[j]) * block_size * kv_dim + kv_offset;
+      BlockScores(q_h, k_block, kv_dim, head_dim, in_block, scores + p0);
+    }
     for (int p = 0; p < n_ctx; ++p) {
+#pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=8192
-      const float* k_p = k_cache + CacheRow(table, p, block_size) * kv_dim + kv_offset;
-      scores[p] = fabric::DotF32(q_h, k_p, head_dim) / score_divisor;
+      scores[p] /= score_divisor;
     }
     Softmax(scores, n_ctx);
 
-    // out_h: [head_dim] = sum_p scores[p] * v_p
-    for (int i = 0; i < head_dim; ++i) out_h[i] = 0.0f;
-    for (int p = 0; p < n_ctx; ++p) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=8192
-      const float* v_p = v_cache + CacheRow(table, p, block_size) * kv_dim + kv_offset;
-      const float a = scores[p];
-      for (int i = 0; i < head_dim; ++i) {
+    // acc: [head_dim] = sum_p scores[p] * v_p, in order of p, in an on-chip accumulator
+    float acc[fabric::kMaxHeadDim] = {};
+#pragma HLS ARRAY_PARTITION variable=acc cyclic factor=16
+    for (int j = 0; j < n_blocks; ++j) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=512
+      const int p0 = j * block_size;
+      const int in_block = std::min(block_size, n_ctx - p0);
+      const float* v_block = v_cache + static_cast<int64_t>(table[j]) * block_size * kv_dim;
+      for (int r = 0; r < in_block; ++r) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=16
+        const float* v_p = v_block + static_cast<int64_t>(r) * kv_dim + kv_offset;
+        const float a = scores[p0 + r];
+        for (int i = 0; i < head_dim; ++i) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=32 max=256
-        out_h[i] += a * v_p[i];
+          acc[i] += a * v_p[i];
+        }
       }
     }
+    for (int i = 0; i < head_dim; ++i) out_h[i] = acc[i];
   }
 }

@@ -17,6 +17,8 @@ namespace fabric {
 
 // Longest sequence the attention kernel handles (its on-chip score buffer).
 inline constexpr int kMaxAttentionContext = 8192;
+// Widest attention head the attention kernel handles (its on-chip accumulator).
+inline constexpr int kMaxHeadDim = 256;
 // Tokens the matvec_* (decode) kernels hold on chip at once. A larger batch is computed in
 // groups of this many, each streaming the weights again: launch matmul_* for those.
 inline constexpr int kMaxDecodeTokens = 64;

@@ -13,6 +13,7 @@
 #include "absl/strings/str_replace.h"
 #include "common/status_macros.h"
 #include "kernels/formats.h"
+#include "kernels/kernel_signatures.h"
 #include "model/gguf_file.h"
 #include "model/tensor.h"
 
@@ -248,6 +249,10 @@ absl::Status ValidateLlamaConfig(const std::string& path, const ModelConfig& c) 
   }
   if (c.head_dim() % 2 != 0) {
     return Error(path, absl::StrCat("head dim ", c.head_dim(), " is odd; RoPE needs pairs"));
+  }
+  if (c.head_dim() > kMaxHeadDim) {
+    return Error(path, absl::StrCat("head dim ", c.head_dim(), " exceeds the attention kernel's ",
+                                    kMaxHeadDim));
   }
   return absl::OkStatus();
 }

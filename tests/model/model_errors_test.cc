@@ -340,8 +340,19 @@ TEST(Llama2cErrorsTest, HeaderSanity) {
   Poke<int32_t>(bytes, 20, INT32_MIN);  // vocab_size
   ExpectOpenError(WriteTemp("vocab.bin", bytes), kTok512, {"llama2.c"});
   bytes = bin;
+  Poke<int32_t>(bytes, 0, 4);  // dim 4, heads 4: head dim 1
+  Poke<int32_t>(bytes, 12, 4);
+  ExpectOpenError(WriteTemp("odd.bin", bytes), kTok512, {"head dim 1 is odd"});
+  bytes = bin;
+  Poke<int32_t>(bytes, 0, 1024);  // dim 1024, 2 heads and kv heads: head dim 512
+  Poke<int32_t>(bytes, 12, 2);
+  Poke<int32_t>(bytes, 16, 2);
+  ExpectOpenError(WriteTemp("wide.bin", bytes), kTok512,
+                  {"head dim 512 exceeds the attention kernel's 256"});
+  bytes = bin;
   Poke<int32_t>(bytes, 0, 1 << 30);  // dim: sizes overflow nothing, but mismatch
   Poke<int32_t>(bytes, 4, 1 << 30);
+  Poke<int32_t>(bytes, 12, 1 << 23);  // heads: head dim 128
   ExpectOpenError(WriteTemp("huge.bin", bytes), kTok512, {"tensor sizes do not match"});
 }
 

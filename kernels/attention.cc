@@ -7,7 +7,8 @@
 // subtraction (expf, then divide by the sum); out_h = sum_p prob_p * v_p, accumulated in
 // order of p. Query head h reads kv head h / (n_heads / n_kv_heads).
 // A position outside [0, kMaxAttentionContext) does not fit the score buffer, nor a head_dim
-// above kMaxHeadDim the accumulator; that item's output is set to NaN so the error cannot pass unnoticed (callers must not launch it).
+// above kMaxHeadDim the accumulator; that item's output is set to NaN so the error cannot
+// pass unnoticed (callers must not launch it).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>

@@ -1,10 +1,12 @@
 // The bitstream profiles: which kernels each kind of card bitstream offers, as data.
 // A card runs one bitstream (see docs/DESIGN.md). The unified bitstream offers every kernel of
 // kernel_signatures.h. The prefill bitstream is tuned for many tokens (wide GEMM tiles) and
-// lacks the decode matrix products matvec_*; the decode bitstream is tuned for a few tokens
-// (GEMV kernels streaming weights past activations held on chip) and lacks the prefill matrix
-// products matmul_*. Both take the same arguments, so a program launches whichever its card
-// offers; every other kernel is in all three bitstreams.
+// lacks the decode kernels: the matrix products matvec_* and the fused decode layer
+// decode_*. The decode bitstream is tuned for a few tokens (GEMV kernels streaming weights
+// past activations held on chip, and the fused layer keeping every intermediate on chip) and
+// lacks the prefill matrix products matmul_*. matvec_* and matmul_* take the same arguments,
+// so a program launches whichever its card offers; every other kernel is in all three
+// bitstreams.
 //
 // Plain C++ with no library dependencies, usable by any module and at compile time.
 #ifndef FABRIC_KERNELS_KERNEL_PROFILES_H_
@@ -25,14 +27,14 @@ struct ProfileSpec {
   KernelProfile profile;
   std::string_view name;  // in configuration and flags
   // The bitstream offers every kernel of kKernelSpecs except those whose name starts with
-  // `lacks` (none when empty).
-  std::string_view lacks;
+  // one of `lacks` (empty prefixes are unused slots).
+  std::array<std::string_view, 2> lacks;
 };
 
 inline constexpr std::array<ProfileSpec, 3> kProfileSpecs = {{
-    {KernelProfile::kUnified, "unified", ""},
-    {KernelProfile::kPrefill, "prefill", "matvec_"},
-    {KernelProfile::kDecode, "decode", "matmul_"},
+    {KernelProfile::kUnified, "unified", {}},
+    {KernelProfile::kPrefill, "prefill", {"matvec_", "decode_"}},
+    {KernelProfile::kDecode, "decode", {"matmul_"}},
 }};
 
 namespace kernel_profiles_internal {
@@ -47,7 +49,11 @@ constexpr const ProfileSpec* FindSpec(KernelProfile profile) {
 
 constexpr bool Offers(KernelProfile profile, std::string_view kernel) {
   const ProfileSpec* spec = FindSpec(profile);
-  return spec != nullptr && (spec->lacks.empty() || !kernel.starts_with(spec->lacks));
+  if (spec == nullptr) return false;
+  for (size_t i = 0; i < spec->lacks.size(); ++i) {
+    if (!spec->lacks[i].empty() && kernel.starts_with(spec->lacks[i])) return false;
+  }
+  return true;
 }
 
 // The names of the kernels `profile` offers, in kKernelSpecs order.

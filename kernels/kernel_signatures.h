@@ -23,6 +23,21 @@ inline constexpr int kMaxHeadDim = 256;
 // groups of this many, each streaming the weights again: launch matmul_* for those.
 inline constexpr int kMaxDecodeTokens = 64;
 
+// The fused decode kernels (decode_attention_*, decode_ffn_*) hold the activations of up to
+// kFusedDecodeTokens tokens on chip at once, each of the model's widths on one card (model
+// dimension, query and key/value widths) up to kMaxFusedWidth and its FFN columns up to
+// kMaxFusedHidden (Llama 2 7B and 3 8B unsplit fit).
+inline constexpr int kFusedDecodeTokens = 16;
+inline constexpr int kMaxFusedWidth = 4096;
+inline constexpr int kMaxFusedHidden = 14336;
+
+// Whether a card's slice of a layer fits the fused decode kernels' on-chip buffers. The
+// widths must also be whole Q8_0 blocks for quantized weights, as for every matrix product.
+constexpr bool FitsFusedDecode(int dim, int q_dim, int kv_dim, int hidden_dim) {
+  return dim <= kMaxFusedWidth && q_dim <= kMaxFusedWidth && kv_dim <= kMaxFusedWidth &&
+         hidden_dim <= kMaxFusedHidden;
+}
+
 enum class ArgKind { kBuffer, kInt, kFloat };
 
 // The name of `kind` in messages: "buffer", "int" or "float".
@@ -97,10 +112,23 @@ inline constexpr ArgSpec kSwiglu[] = {
     Int("end")};
 inline constexpr ArgSpec kResidualAdd[] = {
     Buffer("x", kOutput), Buffer("delta", kInput), Int("begin"), Int("end")};
+// The fused decode layer, in two halves that end where tensor parallelism all-reduces.
+inline constexpr ArgSpec kDecodeAttention[] = {
+    Buffer("x", kOutput), Buffer("norm", kWeights), Buffer("wq", kWeights),
+    Buffer("wk", kWeights), Buffer("wv", kWeights), Buffer("wo", kWeights),
+    Buffer("k_cache", kCache), Buffer("v_cache", kCache), Buffer("block_tables", kIndex),
+    Buffer("token_seqs", kIndex), Buffer("positions", kIndex), Buffer("slots", kIndex),
+    Buffer("out", kOutput), Int("dim"), Int("n_heads"), Int("n_kv_heads"), Int("head_dim"),
+    Float("eps"), Float("theta"), Int("block_size"), Int("max_blocks"), Int("residual"),
+    Int("begin"), Int("end")};
+inline constexpr ArgSpec kDecodeFfn[] = {
+    Buffer("x", kOutput), Buffer("norm", kWeights), Buffer("w_gate", kWeights),
+    Buffer("w_up", kWeights), Buffer("w_down", kWeights), Buffer("out", kOutput), Int("dim"),
+    Int("hidden_dim"), Float("eps"), Int("residual"), Int("begin"), Int("end")};
 }  // namespace kernel_args
 
 // Every kernel Fabric's programs launch, by the name of its extern "C" top function.
-inline constexpr std::array<KernelSpec, 13> kKernelSpecs = {{
+inline constexpr std::array<KernelSpec, 17> kKernelSpecs = {{
     {"gather_f32", kernel_args::kGatherF32},
     {"gather_q8_0", kernel_args::kGatherQ8_0},
     {"rmsnorm", kernel_args::kRmsnorm},
@@ -114,6 +142,10 @@ inline constexpr std::array<KernelSpec, 13> kKernelSpecs = {{
     {"attention", kernel_args::kAttention},
     {"swiglu", kernel_args::kSwiglu},
     {"residual_add", kernel_args::kResidualAdd},
+    {"decode_attention_f32", kernel_args::kDecodeAttention},
+    {"decode_attention_q8_0", kernel_args::kDecodeAttention},
+    {"decode_ffn_f32", kernel_args::kDecodeFfn},
+    {"decode_ffn_q8_0", kernel_args::kDecodeFfn},
 }};
 
 // The spec named `name`, or nullptr.

@@ -55,6 +55,31 @@ void swiglu(const float* gate, const float* up, float* out, int begin, int end);
 // x[i] += delta[i] for elements i in [begin, end).
 void residual_add(float* x, const float* delta, int begin, int end);
 
+// The fused decode layer's attention half (kernels/decode_attention_block.h): for decode
+// tokens t in [begin, end), x[t] += (or out[t] =, when residual is 0) the card's attention
+// output projection of x[t], storing t's key and value in the cache.
+void decode_attention_f32(float* x, const float* norm, const float* wq, const float* wk,
+                          const float* wv, const float* wo, float* k_cache, float* v_cache,
+                          const int* block_tables, const int* token_seqs, const int* positions,
+                          const int* slots, float* out, int dim, int n_heads, int n_kv_heads,
+                          int head_dim, float eps, float theta, int block_size, int max_blocks,
+                          int residual, int begin, int end);
+void decode_attention_q8_0(float* x, const float* norm, const fabric::BlockQ8_0* wq,
+                           const fabric::BlockQ8_0* wk, const fabric::BlockQ8_0* wv,
+                           const fabric::BlockQ8_0* wo, float* k_cache, float* v_cache,
+                           const int* block_tables, const int* token_seqs, const int* positions,
+                           const int* slots, float* out, int dim, int n_heads, int n_kv_heads,
+                           int head_dim, float eps, float theta, int block_size, int max_blocks,
+                           int residual, int begin, int end);
+// The fused decode layer's feed-forward half (kernels/decode_ffn_block.h): for decode tokens
+// t in [begin, end), x[t] += (or out[t] =, when residual is 0) the card's SwiGLU FFN of x[t].
+void decode_ffn_f32(float* x, const float* norm, const float* w_gate, const float* w_up,
+                    const float* w_down, float* out, int dim, int hidden_dim, float eps,
+                    int residual, int begin, int end);
+void decode_ffn_q8_0(float* x, const float* norm, const fabric::BlockQ8_0* w_gate,
+                     const fabric::BlockQ8_0* w_up, const fabric::BlockQ8_0* w_down, float* out,
+                     int dim, int hidden_dim, float eps, int residual, int begin, int end);
+
 }  // extern "C"
 
 #endif  // FABRIC_KERNELS_KERNELS_H_

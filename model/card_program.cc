@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "kernels/formats.h"
+#include "kernels/kernel_signatures.h"
 
 namespace fabric {
 namespace {
@@ -184,6 +185,7 @@ void CardProgram::Layer(int layer, int n_tokens, const std::function<void()>& re
   const int32_t n = n_tokens, dim = config_.dim, head_dim = config_.head_dim();
   const size_t cache_offset = size_t(index) * shape_.kv_rows * kv_dim_ * sizeof(float);
   const BufferRef k_cache{k_cache_, cache_offset}, v_cache{v_cache_, cache_offset};
+  if (decode_ && UseFusedDecode(w, n)) return FusedDecodeLayer(w, k_cache, v_cache, n, reduce);
 
   // Attention over this card's heads. x: [T, dim] -> q: [T, q_dim], k, v: [T, kv_dim]
   Launch("rmsnorm", {BufferRef{act_.x}, BufferRef{w.attn_norm.buffer}, BufferRef{act_.normed},
@@ -217,6 +219,44 @@ void CardProgram::Layer(int layer, int n_tokens, const std::function<void()>& re
   Input hidden{act_.hidden, act_.hidden_q8, hidden_dim_};
   Product(w.w_down, hidden, act_.projected, n);
   reduce();
+}
+
+bool CardProgram::UseFusedDecode(const CardLayer& w, int n_tokens) const {
+  const TensorType type = w.wq.type;
+  for (const CardTensor* t : {&w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down}) {
+    if (t->type != type) return false;
+  }
+  const bool q8 = type == TensorType::kQ8_0;
+  // The fused kernels split a launch across compute units by tokens; with fewer tokens than
+  // units, the per-operator kernels, split by weight rows, keep every unit busy.
+  return Offers(q8 ? "decode_attention_q8_0" : "decode_attention_f32") &&
+         Offers(q8 ? "decode_ffn_q8_0" : "decode_ffn_f32") &&
+         FitsFusedDecode(config_.dim, q_dim_, kv_dim_, hidden_dim_) &&
+         n_tokens >= worker_.info().compute_units;
+}
+
+void CardProgram::FusedDecodeLayer(const CardLayer& w, BufferRef k_cache, BufferRef v_cache,
+                                   int n_tokens, const std::function<void()>& reduce) {
+  const int32_t n = n_tokens, dim = config_.dim;
+  const bool q8 = w.wq.type == TensorType::kQ8_0;
+  // A card holding whole layers adds each half's output to x on chip; a tensor-parallel
+  // slice writes its partial for the all-reduce.
+  const int32_t residual = tensor_parallel_ == 1;
+  Launch(q8 ? "decode_attention_q8_0" : "decode_attention_f32",
+         {BufferRef{act_.x}, BufferRef{w.attn_norm.buffer}, BufferRef{w.wq.buffer},
+          BufferRef{w.wk.buffer}, BufferRef{w.wv.buffer}, BufferRef{w.wo.buffer}, k_cache,
+          v_cache, BufferRef{act_.block_tables}, BufferRef{act_.sequences},
+          BufferRef{act_.positions}, BufferRef{act_.slots}, BufferRef{act_.projected}, dim,
+          static_cast<int32_t>(shard_.q_heads.size()),
+          static_cast<int32_t>(shard_.kv_heads.size()), config_.head_dim(),
+          config_.rms_norm_eps, config_.rope_theta, shape_.block_size,
+          shape_.max_blocks_per_sequence, residual, 0, n});
+  if (!residual) reduce();
+  Launch(q8 ? "decode_ffn_q8_0" : "decode_ffn_f32",
+         {BufferRef{act_.x}, BufferRef{w.ffn_norm.buffer}, BufferRef{w.w_gate.buffer},
+          BufferRef{w.w_up.buffer}, BufferRef{w.w_down.buffer}, BufferRef{act_.projected}, dim,
+          hidden_dim_, config_.rms_norm_eps, residual, 0, n});
+  if (!residual) reduce();
 }
 
 void CardProgram::AddOwnPartial(int n_tokens) {

@@ -70,7 +70,8 @@ class CardProgram {
   // Runs layer `layer` (a model layer index of this shard) on the batch. Where the layer's
   // partial products must be summed across the tensor-parallel group (after the attention
   // output and after the FFN), it calls `reduce()`, which must enqueue what leaves
-  // x += (sum of every card's partial).
+  // x += (sum of every card's partial). A decode step on a card that holds whole layers may
+  // run the fused decode layer, which adds to x on chip and calls no `reduce()`.
   void Layer(int layer, int n_tokens, const std::function<void()>& reduce);
 
   // x += own partial, when no other card holds a part of the layer.
@@ -108,6 +109,11 @@ class CardProgram {
   // out[t, :] = w · in[t, :] for tokens t < n_tokens, choosing the kernel for w's type.
   void Product(const CardTensor& w, Input& in, BufferId out, int n_tokens);
   void Launch(const char* kernel, std::vector<KernelArg> args);
+  // Whether a decode step of n_tokens runs layer `w` as the fused decode layer.
+  bool UseFusedDecode(const CardLayer& w, int n_tokens) const;
+  // The layer as the two fused decode kernels (attention half, FFN half).
+  void FusedDecodeLayer(const CardLayer& w, BufferRef k_cache, BufferRef v_cache, int n_tokens,
+                        const std::function<void()>& reduce);
   // Byte offset of a KV-cache block of `layer` in the key (or value) cache.
   size_t KvBlockOffset(int layer, int block) const;
   // Whether the card's bitstream has `kernel`.

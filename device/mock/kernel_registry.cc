@@ -26,7 +26,9 @@ const std::array<MockKernel, kKernelSpecs.size()>& MockKernels() {
       FABRIC_MOCK_KERNEL(matvec_q8_0),   FABRIC_MOCK_KERNEL(matmul_q8_0),
       FABRIC_MOCK_KERNEL(rope),          FABRIC_MOCK_KERNEL(kv_store),
       FABRIC_MOCK_KERNEL(attention),     FABRIC_MOCK_KERNEL(swiglu),
-      FABRIC_MOCK_KERNEL(residual_add),
+      FABRIC_MOCK_KERNEL(residual_add),  FABRIC_MOCK_KERNEL(decode_attention_f32),
+      FABRIC_MOCK_KERNEL(decode_attention_q8_0), FABRIC_MOCK_KERNEL(decode_ffn_f32),
+      FABRIC_MOCK_KERNEL(decode_ffn_q8_0),
   };
   return kernels;
 }

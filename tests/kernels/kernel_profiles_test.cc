@@ -1,6 +1,6 @@
 // Tests of the bitstream profiles (kernels/kernel_profiles.h) against the signature table:
 // every kernel a profile names exists, prefill and decode together offer every kernel, and
-// neither offers the other phase's matrix products.
+// neither offers the other phase's matrix products; only decode has the fused decode layer.
 #include "kernels/kernel_profiles.h"
 
 #include <set>
@@ -45,9 +45,10 @@ TEST(KernelProfilesTest, PrefillAndDecodeTogetherOfferEveryKernel) {
   for (const KernelSpec& spec : kKernelSpecs) EXPECT_TRUE(both.count(spec.name)) << spec.name;
 }
 
-TEST(KernelProfilesTest, PrefillHasNoMatvecAndDecodeNoMatmul) {
+TEST(KernelProfilesTest, PrefillHasNoDecodeKernelsAndDecodeNoMatmul) {
   for (std::string_view kernel : ProfileKernels(KernelProfile::kPrefill)) {
     EXPECT_FALSE(kernel.starts_with("matvec")) << kernel;
+    EXPECT_FALSE(kernel.starts_with("decode_")) << kernel;
   }
   for (std::string_view kernel : ProfileKernels(KernelProfile::kDecode)) {
     EXPECT_FALSE(kernel.starts_with("matmul")) << kernel;
@@ -56,7 +57,8 @@ TEST(KernelProfilesTest, PrefillHasNoMatvecAndDecodeNoMatmul) {
   for (std::string_view kernel : {"matmul_f32", "matmul_q8_0"}) {
     EXPECT_TRUE(KernelSet(KernelProfile::kPrefill).count(kernel)) << kernel;
   }
-  for (std::string_view kernel : {"matvec_f32", "matvec_q8_0"}) {
+  for (std::string_view kernel : {"matvec_f32", "matvec_q8_0", "decode_attention_f32",
+                                  "decode_attention_q8_0", "decode_ffn_f32", "decode_ffn_q8_0"}) {
     EXPECT_TRUE(KernelSet(KernelProfile::kDecode).count(kernel)) << kernel;
   }
 }
@@ -83,7 +85,7 @@ TEST(KernelProfilesTest, ParseRejectsUnknownNames) {
 
 // Usable at compile time, e.g. to size a bitstream's kernel table.
 static_assert(ProfileKernels(KernelProfile::kUnified).size() == kKernelSpecs.size());
-static_assert(ProfileKernels(KernelProfile::kPrefill).size() == kKernelSpecs.size() - 2);
+static_assert(ProfileKernels(KernelProfile::kPrefill).size() == kKernelSpecs.size() - 6);
 static_assert(ProfileKernels(KernelProfile::kDecode).size() == kKernelSpecs.size() - 2);
 
 }  // namespace

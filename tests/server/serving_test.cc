@@ -329,6 +329,9 @@ TEST(ServingParallelTest, AShardedDeploymentServesTheSameText) {
 
 TEST(ServingDisaggregatedTest, PrefillKernelsRunOnPrefillCardsAndDecodeKernelsOnDecodeCards) {
   v1::ClusterConfig config = TestConfig(2);
+  // One compute unit: a decode step of one sequence then runs the fused decode layer, whose
+  // launches are split across units by sequences.
+  config.mutable_cards(1)->set_compute_units(1);
   v1::CardGroupConfig* prefill = config.add_groups();
   prefill->set_role("prefill");
   prefill->add_cards("card0");
@@ -355,8 +358,14 @@ TEST(ServingDisaggregatedTest, PrefillKernelsRunOnPrefillCardsAndDecodeKernelsOn
   };
   EXPECT_GT(launches("card0", "matmul_f32"), 0);
   EXPECT_EQ(launches("card0", "matvec_f32"), 0);
-  EXPECT_GT(launches("card1", "matvec_f32"), 0);
+  EXPECT_GT(launches("card1", "matvec_f32"), 0);  // the classifier
   EXPECT_EQ(launches("card1", "matmul_f32"), 0);
+  for (const char* fused : {"decode_attention_f32", "decode_ffn_f32"}) {
+    EXPECT_EQ(launches("card0", fused), 0) << fused;
+    // Two launches a layer per decode step: every decode step took the fused layer.
+    EXPECT_EQ(launches("card1", fused), launches("card1", "matvec_f32") * 5) << fused;
+  }
+  EXPECT_EQ(launches("card1", "attention"), 0);
   EXPECT_THAT(metrics, Not(HasSubstr("fabric_kv_transfer_bytes_total 0\n")));
 }
 

@@ -1,8 +1,8 @@
 // matmul_q8_0: out[t, r] = dot(w[r, :], x[t, :]) for weight rows r in [begin, end) and every
 // token t, Q8_0 weights and activations. The prefill kernel, tiled like matmul_f32: weight
-// rows kMatmulRowTile at a time, each tile reused by every token. Each output is exactly
-// DotQ8_0 (kernels/dot.h), as in matvec_q8_0 (the decode kernel), so the two are
-// bit-identical whatever n_tokens.
+// rows kMatmulRowTile at a time, each tile reused by every token, kDotMultiTokens tokens per
+// pass over a row. Each output is computed by DotQ8_0Tokens (kernels/dot.h), as in
+// matvec_q8_0 (the decode kernel), so the two are bit-identical whatever n_tokens.
 #include <cstdint>
 
 #include "kernels/dot.h"
@@ -26,18 +26,14 @@ extern "C" void matmul_q8_0(const fabric::BlockQ8_0* w, const fabric::BlockQ8_0*
   const int n_blocks = n_in / fabric::kQ8BlockSize;
   for (int r0 = begin; r0 < end; r0 += fabric::kMatmulRowTile) {
 #pragma HLS LOOP_TRIPCOUNT min=4 max=2000
-    for (int t = 0; t < n_tokens; ++t) {
-#pragma HLS LOOP_TRIPCOUNT min=16 max=512
-      // x[t, :] is read once per tile and fed to all of the tile's rows.
-      const fabric::BlockQ8_0* x_t = x + static_cast<int64_t>(t) * n_blocks;
-      float* out_t = out + static_cast<int64_t>(t) * n_out;
-      for (int i = 0; i < fabric::kMatmulRowTile; ++i) {
+    for (int i = 0; i < fabric::kMatmulRowTile; ++i) {
 #pragma HLS UNROLL
-        // kMatmulRowTile dot engines; the last tile of a range may be partial.
-        const int r = r0 + i;
-        if (r < end) {
-          out_t[r] = fabric::DotQ8_0(w + static_cast<int64_t>(r) * n_blocks, x_t, n_blocks);
-        }
+      // kMatmulRowTile dot engines, each streaming every token past its row; the last tile of
+      // a range may be partial.
+      const int r = r0 + i;
+      if (r < end) {
+        fabric::DotQ8_0Tokens(w + static_cast<int64_t>(r) * n_blocks, x, n_blocks, n_tokens,
+                              out + r, n_out);
       }
     }
   }

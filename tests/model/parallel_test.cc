@@ -131,8 +131,14 @@ TEST(ParallelTest, QuantizedWeightsSplitOnBlockBoundaries) {
   const GreedyRun a = Greedy(one.program(), tokenizer, "Lily and Tom", 8);
   const GreedyRun b = Greedy(four.program(), tokenizer, "Lily and Tom", 8);
   EXPECT_EQ(a.tokens, b.tokens);
-  // Partial dot products over block-aligned column slices round differently, slightly.
-  EXPECT_LT(MaxDifference(a.logits, b.logits), 1e-3f);
+  // Partial dot products over block-aligned column slices round differently, slightly, and a
+  // rounding difference can move an activation across a Q8_0 quantization step (1/254 of its
+  // block's largest value) in the next layer: a small fraction of the logits' range, not 0.
+  float largest = 0;
+  for (const std::vector<float>& step : a.logits) {
+    for (float logit : step) largest = std::max(largest, std::fabs(logit));
+  }
+  EXPECT_LT(MaxDifference(a.logits, b.logits), 1e-3f * largest) << "largest logit " << largest;
 }
 
 TEST(ParallelTest, EachCardHoldsOnlyItsShard) {

@@ -227,12 +227,14 @@ bool CardProgram::UseFusedDecode(const CardLayer& w, int n_tokens) const {
     if (t->type != type) return false;
   }
   const bool q8 = type == TensorType::kQ8_0;
-  // The fused kernels split a launch across compute units by tokens; with fewer tokens than
-  // units, the per-operator kernels, split by weight rows, keep every unit busy.
+  // Taken only where it streams the layer's weights no more often than the per-operator
+  // kernels, which split a launch by weight rows and stream them once per kMaxDecodeTokens
+  // tokens: the fused kernels split by tokens (each unit streams every weight) and stream
+  // them once per kFusedDecodeTokens.
   return Offers(q8 ? "decode_attention_q8_0" : "decode_attention_f32") &&
          Offers(q8 ? "decode_ffn_q8_0" : "decode_ffn_f32") &&
          FitsFusedDecode(config_.dim, q_dim_, kv_dim_, hidden_dim_) &&
-         n_tokens >= worker_.info().compute_units;
+         worker_.info().compute_units == 1 && n_tokens <= kFusedDecodeTokens;
 }
 
 void CardProgram::FusedDecodeLayer(const CardLayer& w, BufferRef k_cache, BufferRef v_cache,

@@ -329,8 +329,7 @@ TEST(ServingParallelTest, AShardedDeploymentServesTheSameText) {
 
 TEST(ServingDisaggregatedTest, PrefillKernelsRunOnPrefillCardsAndDecodeKernelsOnDecodeCards) {
   v1::ClusterConfig config = TestConfig(2);
-  // One compute unit: a decode step of one sequence then runs the fused decode layer, whose
-  // launches are split across units by sequences.
+  // One compute unit, as a decode bitstream's fused layer has: decode steps then take it.
   config.mutable_cards(1)->set_compute_units(1);
   v1::CardGroupConfig* prefill = config.add_groups();
   prefill->set_role("prefill");

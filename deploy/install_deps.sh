@@ -9,10 +9,16 @@ packages=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   prometheus-cpp-dev libyaml-cpp-dev nlohmann-json3-dev libevent-dev
   libcurl4-openssl-dev
+  # XRT for device/xrt: headers and libxrt_coreutil (libxrt-dev), the shims including the
+  # no-op one the tests run on (libxrt1), and libuuid.
+  libxrt-dev libxrt1 uuid-dev
   # End-to-end tests (tests/e2e): a real Prometheus and promtool, Debian's grpcio for Python,
   # and curl; nodejs and npm are added below only when `node` / `npm` are missing, since they
   # may come from elsewhere.
   prometheus python3-grpcio python3-protobuf curl
+  # Deployment checks (tests/deploy): yamllint, and the Kubernetes API models of Debian's Python
+  # client to validate the rendered manifests offline.
+  yamllint python3-yaml python3-kubernetes
 )
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)

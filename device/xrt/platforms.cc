@@ -1,5 +1,8 @@
 #include "device/xrt/platforms.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "kernels/kernel_signatures.h"
@@ -64,7 +67,13 @@ absl::StatusOr<std::string> VppConnectivity(const PlatformSpec& platform, Kernel
                                  std::string(platform.name), ", profile ",
                                  std::string(ProfileName(profile)), ".\n[connectivity]\n");
   for (std::string_view name : ProfileKernels(profile)) {
-    absl::StrAppend(&out, "nk=", std::string(name), ":1:", std::string(name), "_1\n");
+    const bool streams_hbm =
+        std::any_of(std::begin(platform_rules::kHbmSlrKernelPrefixes),
+                    std::end(platform_rules::kHbmSlrKernelPrefixes),
+                    [name](std::string_view prefix) { return name.starts_with(prefix); });
+    absl::StrAppend(&out, "nk=", std::string(name), ":1:", std::string(name), "_1\n",
+                    "slr=", std::string(name),
+                    "_1:", std::string(streams_hbm ? platform.hbm_slr : platform.other_slr), "\n");
   }
   for (std::string_view name : ProfileKernels(profile)) {
     const KernelSpec* spec = FindKernelSpec(name);

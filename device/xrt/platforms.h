@@ -58,6 +58,9 @@ struct PlatformSpec {
   uint64_t ddr_bank_bytes;
   int kernel_clock_mhz;
   std::span<const BundlePlacement> placement;  // one entry per bundle of the signature table
+  // Super logic regions: the one the HBM controllers sit in, and another for the rest.
+  std::string_view hbm_slr;
+  std::string_view other_slr;
 };
 
 namespace platform_rules {
@@ -68,13 +71,19 @@ inline constexpr BundlePlacement kHbmPlacement[] = {
     {"gmem_idx", {BankType::kHbm, 0, 2}}, {"gmem_w", {BankType::kHbm, 0, 26}},
     {"gmem_kv", {BankType::kHbm, 26, 6}},
 };
+// Kernels whose dot-product engines stream weights or the KV cache from HBM (names starting
+// with these) are placed in the HBM's SLR; the element-wise kernels, which move little data
+// and would crowd it, in another.
+inline constexpr std::string_view kHbmSlrKernelPrefixes[] = {"matvec_", "matmul_", "decode_",
+                                                             "attention"};
 }  // namespace platform_rules
 
 inline constexpr PlatformSpec kPlatformSpecs[] = {
     {"u280", "xilinx_u280_gen3x16_xdma_1_202211_1", "xcu280-fsvh2892-2L-e", 32,
-     256 * platform_rules::kMiB, 2, 16 * platform_rules::kGiB, 300, platform_rules::kHbmPlacement},
+     256 * platform_rules::kMiB, 2, 16 * platform_rules::kGiB, 300, platform_rules::kHbmPlacement,
+     "SLR0", "SLR1"},
     {"u55c", "xilinx_u55c_gen3x16_xdma_3_202210_1", "xcu55c-fsvh2892-2L-e", 32,
-     512 * platform_rules::kMiB, 0, 0, 300, platform_rules::kHbmPlacement},
+     512 * platform_rules::kMiB, 0, 0, 300, platform_rules::kHbmPlacement, "SLR0", "SLR1"},
 };
 
 // The platform named `name` ("u280", "u55c"), or nullptr.
@@ -95,7 +104,8 @@ std::vector<PlatformBank> PlatformBanks(const PlatformSpec& platform);
 absl::StatusOr<std::vector<int>> BundleBanks(const PlatformSpec& platform, std::string_view bundle);
 
 // The [connectivity] section of a v++ configuration for `profile` on `platform`, from the same
-// rule: one compute unit per kernel ("nk=") and each buffer argument's banks ("sp=").
+// rules: one compute unit per kernel ("nk="), each buffer argument's banks ("sp=") and each
+// compute unit's SLR ("slr=").
 absl::StatusOr<std::string> VppConnectivity(const PlatformSpec& platform, KernelProfile profile);
 
 }  // namespace fabric

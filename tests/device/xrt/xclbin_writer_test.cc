@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 #include <utility>
@@ -126,6 +128,27 @@ TEST_P(XclbinWriterTest, VppConnectivityFollowsTheSameRule) {
                                HasSubstr("sp=matvec_f32_1.out:HBM[0:1]\n")));
   }
   EXPECT_THAT(*config, HasSubstr("sp=attention_1.k_cache:HBM[26:31]\n"));
+  // Dot-product engines next to the HBM, element-wise kernels in another SLR.
+  EXPECT_THAT(*config, AllOf(HasSubstr("slr=attention_1:SLR0\n"), HasSubstr("slr=rmsnorm_1:SLR1\n"),
+                             HasSubstr("slr=residual_add_1:SLR1\n")));
+  if (GetParam().second == KernelProfile::kDecode) {
+    EXPECT_THAT(*config, HasSubstr("slr=decode_ffn_q8_0_1:SLR0\n"));
+  }
+}
+
+// kernels/hw/<platform>.cfg, the v++ options of the hardware build, names the shell and the
+// kernel clock the xclbin metadata and the planner assume.
+TEST_P(XclbinWriterTest, HardwareBuildConfigNamesTheSamePlatformAndClock) {
+  const PlatformSpec& platform = *FindPlatform(GetParam().first);
+  const std::string path =
+      std::string(FABRIC_SOURCE_DIR) + "/kernels/hw/" + std::string(platform.name) + ".cfg";
+  std::ifstream file(path);
+  ASSERT_TRUE(file) << path;
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(text, HasSubstr("\nplatform=" + std::string(platform.vbnv) + "\n")) << path;
+  EXPECT_THAT(text,
+              HasSubstr("\nkernel_frequency=0:" + std::to_string(platform.kernel_clock_mhz) + "\n"))
+      << path;
 }
 
 INSTANTIATE_TEST_SUITE_P(xrt, XclbinWriterTest, ::testing::ValuesIn(AllTargets()),

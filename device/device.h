@@ -60,6 +60,10 @@ struct DeviceStats {
   uint64_t launches = 0;
   std::map<std::string, uint64_t> launches_by_kernel;
   double busy_seconds = 0;     // time kernels were running
+  // What the card reports about itself when the stats are read; absent where it reports
+  // nothing (always on mock cards), never zero.
+  std::optional<double> temperature_celsius;
+  std::optional<double> power_watts;
 
   uint64_t memory_used(MemoryKind kind) const {
     return memory_used_bytes[static_cast<int>(kind)];

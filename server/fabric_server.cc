@@ -1,15 +1,18 @@
 #include "server/fabric_server.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/metrics.h"
 #include "common/status_macros.h"
 #include "device/device_worker.h"
 #include "device/mock/mock_device.h"
+#include "device/xrt/xrt_device.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "kernels/kernel_profiles.h"
 #include "grpcpp/server_builder.h"
@@ -22,8 +25,10 @@
 #include "server/http/http_server.h"
 #include "server/inference_service.h"
 #include "server/placement.h"
+#include "server/card_metrics.h"
 #include "server/config/config_validation.h"
 #include "server/rest_api.h"
+#include "server/vllm_metrics.h"
 
 namespace fabric {
 
@@ -57,15 +62,44 @@ class ServerParts {
 
 namespace {
 
+// Opens an Alveo card and checks its bitstream holds every kernel of the role's profile.
+// Under XRT's no-op shim (XCL_EMULATION_MODE=noop, no card needed) the kernels run on the
+// host after each completed run, so the whole server works as on the card.
+absl::StatusOr<std::unique_ptr<Device>> OpenXrtCard(const v1::CardConfig& card,
+                                                    KernelProfile profile) {
+  XrtDeviceOptions options;
+  options.card = card.device();
+  options.xclbin_path = card.bitstream();
+  options.name = card.id();
+  options.emulate_kernels_on_host = XrtNoopMode();
+  // Its errors name the card by device and id, with XRT's message and what to check.
+  ASSIGN_OR_RETURN(std::unique_ptr<XrtDevice> device, XrtDevice::Open(options));
+  const std::vector<std::string>& offered = device->info().kernels;
+  std::vector<std::string> missing;
+  for (std::string_view kernel : ProfileKernels(profile)) {
+    if (std::find(offered.begin(), offered.end(), kernel) == offered.end()) {
+      missing.emplace_back(kernel);
+    }
+  }
+  if (!missing.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "card ", card.id(), ": bitstream ", card.bitstream(), " lacks kernels a ",
+        std::string(ProfileName(profile)), " card runs: ", absl::StrJoin(missing, ", "),
+        "; build it with `make -C kernels/hw PROFILE=", std::string(ProfileName(profile)),
+        "`"));
+  }
+  return std::unique_ptr<Device>(std::move(device));
+}
+
 // Opens a card with the bitstream its group's role calls for.
 absl::StatusOr<std::unique_ptr<DeviceWorker>> OpenCard(const v1::CardConfig& card,
                                                        const std::string& role) {
-  if (card.kind() == "xrt") {
-    return absl::UnimplementedError(absl::StrCat(
-        "card ", card.id(), ": kind xrt is not supported by this build yet; use kind: mock"));
-  }
   KernelProfile profile = KernelProfile::kUnified;
   ParseProfile(role, &profile);  // roles and profiles share their names
+  if (card.kind() == "xrt") {
+    ASSIGN_OR_RETURN(std::unique_ptr<Device> device, OpenXrtCard(card, profile));
+    return std::make_unique<DeviceWorker>(std::move(device));
+  }
   MockDeviceOptions options;
   options.name = card.id();
   options.memory_bytes = card.memory_bytes();
@@ -73,85 +107,6 @@ absl::StatusOr<std::unique_ptr<DeviceWorker>> OpenCard(const v1::CardConfig& car
   for (std::string_view kernel : ProfileKernels(profile)) options.kernels.emplace_back(kernel);
   ASSIGN_OR_RETURN(std::unique_ptr<MockDevice> device, MockDevice::Create(options));
   return std::make_unique<DeviceWorker>(std::move(device));
-}
-
-// Card memory and busy time are polled when /metrics is scraped.
-void ExportCardMetrics(ServerParts& parts) {
-  struct CardGauges {
-    DeviceWorker* card;
-    std::vector<prometheus::Gauge*> memory;  // by MemoryKind
-    prometheus::Counter* busy;
-    prometheus::Counter* role_busy;  // the same time, summed by the card's role
-    double busy_reported = 0;
-    std::map<std::string, uint64_t> launches_reported;  // by kernel
-  };
-  auto gauges = std::make_shared<std::vector<CardGauges>>();
-  for (size_t i = 0; i < parts.cards.size(); ++i) {
-    auto& card = parts.cards[i];
-    CardGauges g{card.get(), {}, nullptr, nullptr, 0, {}};
-    g.role_busy = &parts.metrics.Counter("fabric_role_busy_seconds_total",
-                                         "Time the kernels of cards in a role were running.",
-                                         {{"role", parts.placement[i].role}});
-    for (MemoryKind kind : kAllMemoryKinds) {
-      g.memory.push_back(&parts.metrics.Gauge(
-          "fabric_device_memory_used_bytes", "Card memory in use, by what it holds.",
-          {{"device", card->info().name}, {"kind", std::string(MemoryKindName(kind))}}));
-    }
-    g.busy = &parts.metrics.Counter("fabric_device_busy_seconds_total",
-                                    "Time the card's kernels were running.",
-                                    {{"device", card->info().name}});
-    gauges->push_back(std::move(g));
-  }
-  // Traffic between cards, counted by each instance's program per card.
-  struct TrafficCounters {
-    const CardTraffic* traffic;
-    prometheus::Counter* all_reduce;
-    prometheus::Counter* pipeline;
-    uint64_t all_reduce_reported = 0, pipeline_reported = 0;
-  };
-  auto traffic = std::make_shared<std::vector<TrafficCounters>>();
-  for (size_t i = 0, in_instance = 0; i < parts.cards.size(); ++i, ++in_instance) {
-    const int instance = parts.placement[i].instance;
-    if (i > 0 && parts.placement[i - 1].instance != instance) in_instance = 0;
-    const MetricLabels device = {{"device", parts.cards[i]->info().name}};
-    traffic->push_back(
-        {&parts.programs[instance]->traffic(static_cast<int>(in_instance)),
-         &parts.metrics.Counter("fabric_device_all_reduce_bytes_total",
-                                "Bytes of partial sums the card sent and received in "
-                                "tensor-parallel all-reduces.",
-                                device),
-         &parts.metrics.Counter("fabric_device_pipeline_bytes_total",
-                                "Bytes of activations the card sent or received between "
-                                "pipeline stages.",
-                                device)});
-  }
-  MetricsRegistry* registry = &parts.metrics;
-  parts.metrics.AddCollectHook([gauges, traffic, registry] {
-    for (CardGauges& g : *gauges) {
-      const DeviceStats stats = g.card->stats();
-      for (const auto& [kernel, count] : stats.launches_by_kernel) {
-        registry
-            ->Counter("fabric_device_kernel_launches_total", "Kernel launches, by card and kernel.",
-                      {{"device", g.card->info().name}, {"kernel", kernel}})
-            .Increment(static_cast<double>(count - g.launches_reported[kernel]));
-        g.launches_reported[kernel] = count;
-      }
-      for (MemoryKind kind : kAllMemoryKinds) {
-        g.memory[static_cast<int>(kind)]->Set(static_cast<double>(stats.memory_used(kind)));
-      }
-      g.busy->Increment(stats.busy_seconds - g.busy_reported);
-      g.role_busy->Increment(stats.busy_seconds - g.busy_reported);
-      g.busy_reported = stats.busy_seconds;
-    }
-    for (TrafficCounters& t : *traffic) {
-      const uint64_t all_reduce = t.traffic->all_reduce_bytes.load();
-      const uint64_t pipeline = t.traffic->pipeline_bytes.load();
-      t.all_reduce->Increment(static_cast<double>(all_reduce - t.all_reduce_reported));
-      t.pipeline->Increment(static_cast<double>(pipeline - t.pipeline_reported));
-      t.all_reduce_reported = all_reduce;
-      t.pipeline_reported = pipeline;
-    }
-  });
 }
 
 absl::Status StartEndpoints(ServerParts& parts) {
@@ -238,7 +193,13 @@ absl::StatusOr<std::unique_ptr<FabricServer>> FabricServer::Start(
                                                         absl::MutexLock lock(&raw->shutdown_mu);
                                                         return !raw->shut_down;
                                                       });
-  ExportCardMetrics(*parts);
+  ExportCardMetrics(parts->metrics, parts->cards, parts->placement, parts->programs);
+  ExportVllmMetrics(parts->metrics, *parts->serving_metrics, m, parts->programs);
+  // What /ready answers, for alerts where no orchestrator probes it.
+  prometheus::Gauge* ready = &parts->metrics.Gauge(
+      "fabric_ready", "1 while the server accepts requests (/ready answers 200), else 0.");
+  const InferenceService* service = parts->service.get();
+  parts->metrics.AddCollectHook([ready, service] { ready->Set(service->Ready() ? 1 : 0); });
   RETURN_IF_ERROR(StartEndpoints(*parts));
   return std::unique_ptr<FabricServer>(new FabricServer(std::move(parts)));
 }

@@ -6,8 +6,10 @@
 #include "absl/status/status.h"
 #include "server/bench_command.h"
 #include "server/generate_command.h"
+#include "server/plan_command.h"
 #include "server/serve_command.h"
 #include "server/synth_command.h"
+#include "server/xclbin_command.h"
 
 namespace {
 
@@ -17,7 +19,9 @@ constexpr char kUsage[] =
     "  serve      serve a model over OpenAI-compatible REST and gRPC\n"
     "  generate   generate text from a prompt on a mock card\n"
     "  synth      write a random-weight Llama GGUF of a named shape\n"
-    "  bench      measure an OpenAI-compatible server under load, like `vllm bench serve`\n";
+    "  bench      measure an OpenAI-compatible server under load, like `vllm bench serve`\n"
+    "  xclbin     write a bitstream's interface metadata, or its v++ connectivity\n"
+    "  plan       predict TP x PP and prefill/decode plans of a model on FPGA cards\n";
 
 }  // namespace
 
@@ -37,6 +41,10 @@ int main(int argc, char** argv) {
     status = fabric::RunSynthCommand(args);
   } else if (command == "bench") {
     status = fabric::RunBenchCommand(args);
+  } else if (command == "plan") {
+    status = fabric::RunPlanCommand(args);
+  } else if (command == "xclbin") {
+    status = fabric::RunXclbinCommand(args);
   } else {
     std::fprintf(stderr, "fabric: unknown command '%s'\n%s", command.c_str(), kUsage);
     return 2;

@@ -212,8 +212,15 @@ XrtDevice::~XrtDevice() {
 }
 
 DeviceStats XrtDevice::stats() const {
-  absl::MutexLock lock(&stats_mu_);
-  return stats_;
+  DeviceStats stats;
+  {
+    absl::MutexLock lock(&stats_mu_);
+    stats = stats_;
+  }
+  const CardSensors now = sensors();
+  stats.temperature_celsius = now.fpga_celsius;
+  stats.power_watts = now.power_watts;
+  return stats;
 }
 
 CardSensors XrtDevice::sensors() const {

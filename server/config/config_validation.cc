@@ -65,6 +65,7 @@ void CheckNotNegative(const std::string& path, double value, const std::string& 
 
 void CheckCards(const v1::ClusterConfig& config, Problems* problems) {
   std::map<std::string, int> first_index;  // card id -> index of its first card
+  std::map<std::string, int> first_device;  // xrt device -> index of its first card
   for (int i = 0; i < config.cards_size(); ++i) {
     const v1::CardConfig& card = config.cards(i);
     const std::string path = absl::StrCat("cards[", i, "]");
@@ -83,6 +84,21 @@ void CheckCards(const v1::ClusterConfig& config, Problems* problems) {
     if (card.kind() == kXrtKind && card.bitstream().empty()) {
       problems->push_back(absl::StrCat(path, ".bitstream: an \"xrt\" card needs the bitstream ",
                                        "to load; set it to an .xclbin file"));
+    }
+    if (card.kind() == kXrtKind && !card.device().empty()) {
+      if (auto [it, added] = first_device.emplace(card.device(), i); !added) {
+        problems->push_back(absl::StrCat(path, ".device: \"", card.device(),
+                                         "\" is already the device of cards[", it->second,
+                                         "]; each xrt card is a different Alveo card"));
+      }
+    }
+    if (!card.emulate().empty() && card.has_custom()) {
+      problems->push_back(absl::StrCat(path, ": sets both emulate and custom; name a catalogue ",
+                                       "card in emulate or describe the card in custom"));
+    }
+    if (card.has_custom() && card.custom().hbm_bytes() == 0 && card.custom().ddr_bytes() == 0) {
+      problems->push_back(absl::StrCat(path, ".custom: has no memory; set hbm_bytes or ddr_bytes ",
+                                       "(and its gigabytes_per_second)"));
     }
     if (card.compute_units() < 0) {
       problems->push_back(absl::StrCat(
@@ -235,7 +251,14 @@ void ApplyDefaults(v1::ClusterConfig* config) {
   if (config->cards_size() == 0) config->add_cards()->set_id(kDefaultCardId);
   const int mock_cards =
       static_cast<int>(std::count_if(config->cards().begin(), config->cards().end(), IsMock));
-  for (v1::CardConfig& card : *config->mutable_cards()) ApplyCardDefaults(mock_cards, &card);
+  int xrt_cards = 0;
+  for (v1::CardConfig& card : *config->mutable_cards()) {
+    ApplyCardDefaults(mock_cards, &card);
+    if (card.kind() == kXrtKind && card.device().empty()) {
+      card.set_device(absl::StrCat(xrt_cards));
+    }
+    xrt_cards += card.kind() == kXrtKind;
+  }
 
   v1::ServedModelConfig* model = config->mutable_model();
   if (model->name().empty() && !model->path().empty()) {

@@ -65,10 +65,14 @@ done
 echo "prometheus_test: sent 3 completions: $prompt_total prompt tokens, $generated_total generated"
 ((generated_total > 0)) || fail "the completions generated no tokens"
 
-# 2. promtool accepts the exposition format.
+# 2. promtool accepts the exposition format. Its lint keeps colons for recording rules, but the
+# vllm: gauges carry the names the Gateway API Inference Extension reads (server/vllm_metrics.h):
+# that complaint about them (exit 3, lint only) is expected, and no other.
 curl -sS --fail --max-time 10 "$FABRIC_HTTP_URL/metrics" >"$workdir/metrics.txt" ||
   fail "GET /metrics failed"
-if ! promtool check metrics <"$workdir/metrics.txt" >"$workdir/promtool.out" 2>&1; then
+promtool check metrics <"$workdir/metrics.txt" >"$workdir/promtool.out" 2>&1 && lint=0 || lint=$?
+if ((lint != 0 && lint != 3)) ||
+  grep -qv "^vllm:[a-z_]* metric names should not contain ':'$" "$workdir/promtool.out"; then
   echo "prometheus_test: promtool check metrics says:" >&2
   sed 's/^/  | /' "$workdir/promtool.out" >&2
   fail "promtool check metrics rejected /metrics"

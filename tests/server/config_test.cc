@@ -127,26 +127,44 @@ TEST(ConfigLoaderTest, EmptyTextAndEmptySectionsAreEmptyConfigs) {
 }
 
 // Each file in deploy/configs loads, takes defaults, validates, and names bundled files.
-class ShippedConfigTest : public ::testing::TestWithParam<std::pair<std::string, int>> {};
+struct ShippedConfig {
+  std::string file;
+  int cards;
+  std::string kind;
+};
+
+class ShippedConfigTest : public ::testing::TestWithParam<ShippedConfig> {};
 
 TEST_P(ShippedConfigTest, LoadsAndValidates) {
   const std::string root = FABRIC_SOURCE_DIR;
   absl::StatusOr<v1::ClusterConfig> config =
-      LoadClusterConfig(root + "/deploy/configs/" + GetParam().first);
+      LoadClusterConfig(root + "/deploy/configs/" + GetParam().file);
   ASSERT_TRUE(config.ok()) << config.status();
   ApplyDefaults(&*config);
   EXPECT_TRUE(ValidateClusterConfig(*config).ok()) << ValidateClusterConfig(*config);
-  EXPECT_EQ(config->cards_size(), GetParam().second);
-  for (const v1::CardConfig& card : config->cards()) EXPECT_EQ(card.kind(), "mock");
+  EXPECT_EQ(config->cards_size(), GetParam().cards);
+  for (const v1::CardConfig& card : config->cards()) EXPECT_EQ(card.kind(), GetParam().kind);
   EXPECT_EQ(config->model().name(), "stories260K");
   // Paths are relative to the repository root, where `make run` runs.
   EXPECT_TRUE(std::filesystem::is_regular_file(root + "/" + config->model().path()));
   EXPECT_TRUE(std::filesystem::is_regular_file(root + "/" + config->model().tokenizer()));
 }
 
-INSTANTIATE_TEST_SUITE_P(Examples, ShippedConfigTest,
-                         ::testing::Values(std::pair<std::string, int>{"one-mock-card.yaml", 1},
-                                           std::pair<std::string, int>{"two-mock-cards.yaml", 2}));
+INSTANTIATE_TEST_SUITE_P(
+    Examples, ShippedConfigTest,
+    ::testing::Values(ShippedConfig{"one-mock-card.yaml", 1, "mock"},
+                      ShippedConfig{"two-mock-cards.yaml", 2, "mock"},
+                      ShippedConfig{"four-mock-cards.yaml", 4, "mock"},
+                      ShippedConfig{"eight-mock-cards.yaml", 8, "mock"},
+                      ShippedConfig{"prefill-decode.yaml", 2, "mock"},
+                      ShippedConfig{"two-prefill-two-decode.yaml", 4, "mock"},
+                      ShippedConfig{"two-u280-cards.yaml", 2, "xrt"},
+                      ShippedConfig{"four-u280-cards.yaml", 4, "xrt"}),
+    [](const ::testing::TestParamInfo<ShippedConfig>& info) {
+      std::string name = info.param.file.substr(0, info.param.file.find('.'));
+      std::replace(name.begin(), name.end(), '-', '_');
+      return name;
+    });
 
 // ---- Unknown keys and misplaced shapes ---------------------------------------------------
 
@@ -166,7 +184,8 @@ TEST(ConfigLoaderTest, UnknownNestedKeyNamesThePath) {
 TEST(ConfigLoaderTest, UnknownKeyInListItemNamesTheItem) {
   EXPECT_EQ(ParseError("cards:\n  - id: a\n  - id: b\n    memroy_bytes: 1\n"),
             "cluster.yaml:4: cards[1]: unknown key \"memroy_bytes\" (known: id, kind, "
-            "memory_bytes, compute_units, bitstream); did you mean \"memory_bytes\"?");
+            "memory_bytes, compute_units, bitstream, device, emulate, custom); did you mean "
+            "\"memory_bytes\"?");
 }
 
 TEST(ConfigLoaderTest, DuplicateKeyIsAnError) {
@@ -255,7 +274,7 @@ INSTANTIATE_TEST_SUITE_P(
                  "got a mapping"},
         BadValue{"cards:\n  - card0\n",
                  "cluster.yaml:2: cards[0]: expected a mapping (keys: id, kind, memory_bytes, "
-                 "compute_units, bitstream), got \"card0\""},
+                 "compute_units, bitstream, device, emulate, custom), got \"card0\""},
         BadValue{"- a\n- b\n",
                  "cluster.yaml:1: expected a mapping (keys: cards, model, server, groups), got a list"}));
 

@@ -76,6 +76,20 @@ TEST(ConfigValidationTest, XrtCardNeedsBitstream) {
   EXPECT_TRUE(ValidateClusterConfig(config).ok());
 }
 
+TEST(ConfigValidationTest, XrtCardsAreDifferentDevices) {
+  v1::ClusterConfig config = ValidConfig();
+  for (int i = 0; i < 2; ++i) {
+    v1::CardConfig* card = config.add_cards();
+    card->set_id("alveo" + std::to_string(i));
+    card->set_kind("xrt");
+    card->set_bitstream("unified.xclbin");
+    card->set_device("0000:3b:00.1");
+  }
+  EXPECT_EQ(ValidationError(config),
+            "cards[2].device: \"0000:3b:00.1\" is already the device of cards[1]; each xrt card "
+            "is a different Alveo card");
+}
+
 TEST(ConfigValidationTest, PortsMustBePorts) {
   v1::ClusterConfig config = ValidConfig();
   config.mutable_server()->set_http_port(70000);
@@ -229,8 +243,9 @@ server: {host: "::1", http_port: 1, grpc_port: 2, max_waiting_requests: 3,
   v1::ClusterConfig expected = *config;
   ApplyDefaults(&*config);
   // Only the unset card fields change: b is a mock card (two mock cards share the cores),
-  // and x, an xrt card, gets no mock memory or compute units.
+  // and x, an xrt card, gets no mock memory or compute units but the first XRT device.
   expected.mutable_cards(0)->set_kind("mock");
+  expected.mutable_cards(2)->set_device("0");
   expected.mutable_cards(1)->set_kind("mock");
   expected.mutable_cards(1)->set_memory_bytes(8 * kGiB);
   expected.mutable_cards(1)->set_compute_units(CoresPer(2));

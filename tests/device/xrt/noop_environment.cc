@@ -1,4 +1,4 @@
-#include "noop_environment.h"
+#include "tests/device/xrt/noop_environment.h"
 
 #include <link.h>
 #include <stdlib.h>

@@ -10,7 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "kernels/kernel_profiles.h"
-#include "noop_environment.h"
+#include "tests/device/xrt/noop_environment.h"
 
 namespace fabric {
 namespace {

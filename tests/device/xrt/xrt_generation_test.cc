@@ -13,7 +13,7 @@
 #include "model/llama_program.h"
 #include "model/model_file.h"
 #include "model/tokenizer.h"
-#include "noop_environment.h"
+#include "tests/device/xrt/noop_environment.h"
 
 namespace fabric {
 namespace {

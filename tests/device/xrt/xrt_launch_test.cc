@@ -12,7 +12,7 @@
 #include "device/xrt/xrt_device.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "noop_environment.h"
+#include "tests/device/xrt/noop_environment.h"
 
 namespace fabric {
 namespace {

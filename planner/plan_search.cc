@@ -1,0 +1,111 @@
+#include "planner/plan_search.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+
+namespace fabric::planner {
+namespace {
+
+// Measures within this fraction of each other count as a tie.
+constexpr double kTie = 0.005;
+
+// Instance shapes that fill `cards` cards exactly with whole instances.
+std::vector<InstanceShape> ShapesFilling(const ModelShape& shape, int cards) {
+  std::vector<InstanceShape> shapes;
+  for (int tp : {1, 2, 4, 8}) {
+    if (!TensorParallelProblem(shape, tp).empty()) continue;
+    for (int pp = 1; pp <= std::min(cards, shape.n_layers); ++pp) {
+      if (cards % (tp * pp) == 0) shapes.push_back({tp, pp});
+    }
+  }
+  return shapes;
+}
+
+GroupPlan Fill(Role role, InstanceShape shape, int cards) {
+  return {.role = role, .shape = shape, .instances = cards / shape.cards()};
+}
+
+absl::Status CheckCluster(const ModelShape& shape, const Cluster& cluster) {
+  RETURN_IF_ERROR(ValidateShape(shape));
+  if (cluster.cards.empty()) return absl::InvalidArgumentError("the cluster has no cards");
+  for (const CardSpec& card : cluster.cards) RETURN_IF_ERROR(ValidateCard(card));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Goal> ParseGoal(std::string_view name) {
+  if (name == "latency") return Goal::kLatency;
+  if (name == "throughput") return Goal::kThroughput;
+  return absl::InvalidArgumentError(
+      absl::StrCat("goal must be latency or throughput, not '", std::string(name), "'"));
+}
+
+std::string_view GoalName(Goal goal) {
+  return goal == Goal::kLatency ? "latency" : "throughput";
+}
+
+std::vector<ClusterPlan> CandidatePlans(const ModelShape& shape, int cards) {
+  std::vector<ClusterPlan> plans;
+  for (InstanceShape s : ShapesFilling(shape, cards)) {
+    plans.push_back({{Fill(Role::kUnified, s, cards)}});
+  }
+  for (int prefill = 1; prefill < cards; ++prefill) {
+    for (InstanceShape p : ShapesFilling(shape, prefill)) {
+      for (InstanceShape d : ShapesFilling(shape, cards - prefill)) {
+        plans.push_back(
+            {{Fill(Role::kPrefill, p, prefill), Fill(Role::kDecode, d, cards - prefill)}});
+      }
+    }
+  }
+  return plans;
+}
+
+bool Better(const PlanEstimate& a, const PlanEstimate& b, Goal goal) {
+  const double ra = a.request_seconds, rb = b.request_seconds;
+  const double ta = a.aggregate_tokens_per_second, tb = b.aggregate_tokens_per_second;
+  if (goal == Goal::kLatency) {
+    if (std::abs(ra - rb) > kTie * std::max(ra, rb)) return ra < rb;
+    return ta > tb;
+  }
+  if (std::abs(ta - tb) > kTie * std::max(ta, tb)) return ta > tb;
+  return ra < rb;
+}
+
+std::vector<PlanEstimate> RankPlans(const ModelShape& shape, const Cluster& cluster,
+                                    const Workload& workload, Goal goal,
+                                    const PlanFilter& allowed) {
+  std::vector<PlanEstimate> estimates;
+  const int cards = static_cast<int>(cluster.cards.size());
+  for (const ClusterPlan& plan : CandidatePlans(shape, cards)) {
+    if (allowed && !allowed(plan)) continue;
+    estimates.push_back(EstimatePlan(shape, cluster, plan, workload));
+  }
+  std::stable_sort(estimates.begin(), estimates.end(),
+                   [goal](const PlanEstimate& a, const PlanEstimate& b) {
+                     if (a.fits != b.fits) return a.fits;
+                     return a.fits && Better(a, b, goal);
+                   });
+  return estimates;
+}
+
+absl::StatusOr<PlanEstimate> ChoosePlan(const ModelShape& shape, const Cluster& cluster,
+                                        const Workload& workload, Goal goal,
+                                        const PlanFilter& allowed) {
+  RETURN_IF_ERROR(CheckCluster(shape, cluster));
+  std::vector<PlanEstimate> ranked = RankPlans(shape, cluster, workload, goal, allowed);
+  if (!ranked.empty() && ranked.front().fits) return ranked.front();
+  std::vector<std::string> reasons;
+  for (const PlanEstimate& estimate : ranked) reasons.push_back(estimate.reason);
+  if (reasons.empty()) reasons.push_back("no candidate plan is allowed");
+  return absl::ResourceExhaustedError(
+      absl::StrCat("no plan for model '", shape.name, "' fits the ", cluster.cards.size(),
+                   " card(s):\n  ", absl::StrJoin(reasons, "\n  ")));
+}
+
+}  // namespace fabric::planner

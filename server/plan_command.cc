@@ -59,13 +59,6 @@ absl::StatusOr<planner::Sparsity> ParseSparsity(const std::string& text) {
   return sparsity;
 }
 
-// A loaded model's precision as Fabric's kernels hold it: Q8_0 matrices, or F32 (F16 is
-// widened to F32 on the card).
-std::string PrecisionOfFile(const ModelFile& model) {
-  const Tensor* down = model.FindTensor(tensor_names::Layer(0, tensor_names::kFfnDown));
-  return down != nullptr && down->type == TensorType::kQ8_0 ? "q8_0" : "f32";
-}
-
 absl::StatusOr<ModelShape> LoadShape(const CliArgs& flags) {
   const std::string model = flags.GetString("model");
   ModelShape shape;
@@ -266,6 +259,11 @@ absl::StatusOr<CardSpec> CustomCard(const v1::CustomCardSpec& c) {
 }
 
 }  // namespace
+
+std::string PrecisionOfFile(const ModelFile& model) {
+  const Tensor* down = model.FindTensor(tensor_names::Layer(0, tensor_names::kFfnDown));
+  return down != nullptr && down->type == TensorType::kQ8_0 ? "q8_0" : "f32";
+}
 
 absl::StatusOr<ModelShape> ShapeFromModelConfig(const ModelConfig& config,
                                                 std::string_view precision) {

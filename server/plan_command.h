@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "fabric/v1/config.pb.h"
 #include "model/model_config.h"
+#include "model/model_file.h"
 #include "planner/card_catalog.h"
 #include "planner/model_shape.h"
 
@@ -21,6 +22,10 @@ absl::Status RunPlanCommand(const std::vector<std::string>& args);
 
 // What RunPlanCommand prints for `args` (its usage for --help).
 absl::StatusOr<std::string> PlanCommandOutput(const std::vector<std::string>& args);
+
+// A loaded model's precision as Fabric's kernels hold it: "q8_0" for Q8_0 matrices, else "f32"
+// (F16 is widened to F32 on the card).
+std::string PrecisionOfFile(const ModelFile& model);
 
 // The planner's shape of a loaded model whose weights are stored as `precision`
 // (planner::PrecisionNames(): "q8_0" or "f32" for what Fabric's kernels run).

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/cli_args.h"
 #include "common/status_macros.h"
+#include "server/auto_placement.h"
 #include "server/config/config_loader.h"
 #include "server/config/config_validation.h"
 #include "model/model_file.h"
@@ -19,9 +20,12 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: fabric serve [--config FILE] [--model FILE] [--tokenizer FILE] [--host HOST]\n"
-    "                    [--http-port N] [--grpc-port N] [--dry-run]\n"
+    "                    [--http-port N] [--grpc-port N] [--goal throughput|latency] [--dry-run]\n"
     "Without --config, serves --model on one mock card. Flags override the config file.\n"
-    "Port 0 picks a free port. --dry-run prints where each shard of the model goes and exits.";
+    "Port 0 picks a free port. --dry-run prints where each shard of the model goes and exits.\n"
+    "When the config sets no card groups and no model.tensor_parallel or pipeline_parallel,\n"
+    "and each card names what it is (emulate or custom), the planner places the model for\n"
+    "--goal (default throughput), as `fabric plan` would.";
 
 // The config file (or an empty config), with flags on top.
 absl::StatusOr<v1::ClusterConfig> BuildConfig(const CliArgs& flags) {
@@ -45,7 +49,15 @@ absl::StatusOr<v1::ClusterConfig> BuildConfig(const CliArgs& flags) {
     ASSIGN_OR_RETURN(const int port, flags.GetInt("grpc-port", 0));
     config.mutable_server()->set_grpc_port(port);
   }
+  const bool placement_unset = PlacementUnset(config);
   ApplyDefaults(&config);
+  if (placement_unset) {
+    ASSIGN_OR_RETURN(const planner::Goal goal,
+                     planner::ParseGoal(flags.GetString("goal", "throughput")));
+    ASSIGN_OR_RETURN(const std::string why, ChoosePlacement(goal, &config));
+    std::printf("fabric: %s\n", why.c_str());
+    ApplyDefaults(&config);  // for the groups it may have added
+  }
   if (absl::Status valid = ValidateClusterConfig(config); !valid.ok()) {
     const std::string source = flags.Has("config") ? flags.GetString("config") : "flags";
     return absl::InvalidArgumentError(absl::StrCat(source, ": ", valid.message()));
@@ -57,7 +69,8 @@ absl::StatusOr<v1::ClusterConfig> BuildConfig(const CliArgs& flags) {
 
 absl::Status RunServeCommand(const std::vector<std::string>& args) {
   auto parsed = CliArgs::Parse(
-      args, {"config", "model", "tokenizer", "host", "http-port", "grpc-port"}, {"dry-run"});
+      args, {"config", "model", "tokenizer", "host", "http-port", "grpc-port", "goal"},
+      {"dry-run"});
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(parsed.status().message(), "\n", kUsage));
   }

@@ -83,9 +83,14 @@ absl::Status CardProgram::AllocateBuffers() {
   ASSIGN_OR_RETURN(act_.block_tables,
                    allocate(int64_t{shape_.max_sequences} * shape_.max_blocks_per_sequence * i,
                             kAct));
-  const int64_t cache_bytes = int64_t{shard_.layers.size()} * shape_.kv_rows * kv_dim_ * f;
-  ASSIGN_OR_RETURN(k_cache_, allocate(cache_bytes, MemoryKind::kKvCache));
-  ASSIGN_OR_RETURN(v_cache_, allocate(cache_bytes, MemoryKind::kKvCache));
+  // A key and a value buffer per layer, not one for the shard: on a card each buffer lives in
+  // one memory bank (an HBM pseudo-channel of 256 MiB on a U280), so per-layer buffers let the
+  // cache spread over the KV channels and grow with them.
+  const int64_t cache_bytes = int64_t{shape_.kv_rows} * kv_dim_ * f;
+  for (int layer = 0; layer < shard_.layers.size(); ++layer) {
+    ASSIGN_OR_RETURN(k_caches_.emplace_back(), allocate(cache_bytes, MemoryKind::kKvCache));
+    ASSIGN_OR_RETURN(v_caches_.emplace_back(), allocate(cache_bytes, MemoryKind::kKvCache));
+  }
   return absl::OkStatus();
 }
 
@@ -183,8 +188,7 @@ void CardProgram::Layer(int layer, int n_tokens, const std::function<void()>& re
   const int index = layer - shard_.layers.begin;
   const CardLayer& w = weights_.layers[index];
   const int32_t n = n_tokens, dim = config_.dim, head_dim = config_.head_dim();
-  const size_t cache_offset = size_t(index) * shape_.kv_rows * kv_dim_ * sizeof(float);
-  const BufferRef k_cache{k_cache_, cache_offset}, v_cache{v_cache_, cache_offset};
+  const BufferRef k_cache{k_caches_[index]}, v_cache{v_caches_[index]};
   if (decode_ && UseFusedDecode(w, n)) return FusedDecodeLayer(w, k_cache, v_cache, n, reduce);
 
   // Attention over this card's heads. x: [T, dim] -> q: [T, q_dim], k, v: [T, kv_dim]
@@ -271,34 +275,31 @@ AllReduceMember CardProgram::ReductionMember() {
           BufferRef{act_.x}};
 }
 
-size_t CardProgram::KvBlockOffset(int layer, int block) const {
-  // caches: [shard layers][kv_rows][kv_dim]
-  const size_t row = size_t(layer - shard_.layers.begin) * shape_.kv_rows +
-                     size_t(block) * shape_.block_size;
-  return row * kv_dim_ * sizeof(float);
-}
-
 void CardProgram::ReadKvBlock(int layer, int block, HostFloats keys, HostFloats values) {
   const size_t floats = size_t(shape_.block_size) * kv_dim_;
-  const size_t offset = KvBlockOffset(layer, block);
-  worker_.Enqueue([this, keys, values, floats, offset](Device& device) {
+  const size_t offset = size_t(block) * floats * sizeof(float);  // caches: [kv_rows, kv_dim]
+  const BufferId k_cache = k_caches_[layer - shard_.layers.begin];
+  const BufferId v_cache = v_caches_[layer - shard_.layers.begin];
+  worker_.Enqueue([keys, values, floats, offset, k_cache, v_cache](Device& device) {
     keys->resize(floats);
     values->resize(floats);
-    if (absl::Status s = device.Read(k_cache_, offset, FloatBytes(*keys, floats)); !s.ok()) {
+    if (absl::Status s = device.Read(k_cache, offset, FloatBytes(*keys, floats)); !s.ok()) {
       return s;
     }
-    return device.Read(v_cache_, offset, FloatBytes(*values, floats));
+    return device.Read(v_cache, offset, FloatBytes(*values, floats));
   });
 }
 
 void CardProgram::WriteKvBlock(int layer, int block, HostFloats keys, HostFloats values) {
   const size_t floats = size_t(shape_.block_size) * kv_dim_;
-  const size_t offset = KvBlockOffset(layer, block);
-  worker_.Enqueue([this, keys, values, floats, offset](Device& device) {
-    if (absl::Status s = device.Write(k_cache_, offset, FloatBytes(*keys, floats)); !s.ok()) {
+  const size_t offset = size_t(block) * floats * sizeof(float);
+  const BufferId k_cache = k_caches_[layer - shard_.layers.begin];
+  const BufferId v_cache = v_caches_[layer - shard_.layers.begin];
+  worker_.Enqueue([keys, values, floats, offset, k_cache, v_cache](Device& device) {
+    if (absl::Status s = device.Write(k_cache, offset, FloatBytes(*keys, floats)); !s.ok()) {
       return s;
     }
-    return device.Write(v_cache_, offset, FloatBytes(*values, floats));
+    return device.Write(v_cache, offset, FloatBytes(*values, floats));
   });
 }
 

@@ -114,8 +114,6 @@ class CardProgram {
   // The layer as the two fused decode kernels (attention half, FFN half).
   void FusedDecodeLayer(const CardLayer& w, BufferRef k_cache, BufferRef v_cache, int n_tokens,
                         const std::function<void()>& reduce);
-  // Byte offset of a KV-cache block of `layer` in the key (or value) cache.
-  size_t KvBlockOffset(int layer, int block) const;
   // Whether the card's bitstream has `kernel`.
   bool Offers(const char* kernel) const;
 
@@ -126,8 +124,8 @@ class CardProgram {
   DeviceWorker& worker_;
   CardWeights weights_;
   Activations act_{};
-  BufferId k_cache_ = 0;  // [shard layers, kv_rows, local kv_dim]
-  BufferId v_cache_ = 0;
+  // Per shard layer: [kv_rows, local kv_dim]
+  std::vector<BufferId> k_caches_, v_caches_;
   int q_dim_ = 0;       // local query width: q heads * head_dim
   int kv_dim_ = 0;      // local key/value width
   int hidden_dim_ = 0;  // local FFN columns

@@ -122,6 +122,11 @@ absl::Status ValidateCard(const CardSpec& card) {
     return absl::InvalidArgumentError(
         absl::StrCat(who, " needs HBM or DDR with both a capacity and a bandwidth"));
   }
+  if (card.pcie_gen < 1 || card.pcie_gen > 6 || card.pcie_lanes < 1 || card.pcie_lanes > 32) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        who, " has PCIe gen ", card.pcie_gen, " x", card.pcie_lanes,
+        "; give a generation from 1 to 6 and 1 to 32 lanes"));
+  }
   return absl::OkStatus();
 }
 

@@ -38,8 +38,8 @@ struct CardSpec {
   double power_watts = 0;          // maximum board power
   int qsfp_ports = 0;
   double qsfp_bits_per_second = 0; // per port
-  int pcie_gen = 0;
-  int pcie_lanes = 0;
+  int pcie_gen = 3;
+  int pcie_lanes = 16;
 
   // Weights and KV caches live in HBM when the card has it, else in DDR: the model's memory.
   uint64_t model_memory_bytes() const { return hbm_bytes > 0 ? hbm_bytes : ddr_bytes; }

@@ -199,7 +199,7 @@ int FitInstance(const Context& x, const ClusterPlan& plan, const Instance& inst,
         *reason = DescribeCard(plan, x.cluster, use, sequence);
         return 0;
       }
-      batch = std::min(batch, static_cast<int>(free / use.kv_bytes));
+      batch = static_cast<int>(std::min<double>(batch, free / use.kv_bytes));
       uses->push_back(use);
     }
   }

@@ -66,15 +66,33 @@ std::vector<ClusterPlan> CandidatePlans(const ModelShape& shape, int cards) {
   return plans;
 }
 
-bool Better(const PlanEstimate& a, const PlanEstimate& b, Goal goal) {
-  const double ra = a.request_seconds, rb = b.request_seconds;
-  const double ta = a.aggregate_tokens_per_second, tb = b.aggregate_tokens_per_second;
-  if (goal == Goal::kLatency) {
-    if (std::abs(ra - rb) > kTie * std::max(ra, rb)) return ra < rb;
-    return ta > tb;
+namespace {
+
+// The goal's own measure, larger is better, and the measure that breaks near-ties.
+double Primary(const PlanEstimate& e, Goal goal) {
+  return goal == Goal::kLatency ? -e.request_seconds : e.aggregate_tokens_per_second;
+}
+double Secondary(const PlanEstimate& e, Goal goal) {
+  return goal == Goal::kLatency ? e.aggregate_tokens_per_second : -e.request_seconds;
+}
+
+}  // namespace
+
+const PlanEstimate* BestPlan(const std::vector<PlanEstimate>& estimates, Goal goal) {
+  // Two passes, so that the choice is well defined: the best goal measure, then among the
+  // plans within kTie of it, the best other measure (the earliest candidate on a full tie).
+  const PlanEstimate* top = nullptr;
+  for (const PlanEstimate& e : estimates) {
+    if (e.fits && (top == nullptr || Primary(e, goal) > Primary(*top, goal))) top = &e;
   }
-  if (std::abs(ta - tb) > kTie * std::max(ta, tb)) return ta > tb;
-  return ra < rb;
+  if (top == nullptr) return nullptr;
+  const double band = kTie * std::abs(Primary(*top, goal));
+  const PlanEstimate* best = nullptr;
+  for (const PlanEstimate& e : estimates) {
+    if (!e.fits || Primary(e, goal) < Primary(*top, goal) - band) continue;
+    if (best == nullptr || Secondary(e, goal) > Secondary(*best, goal)) best = &e;
+  }
+  return best;
 }
 
 std::vector<PlanEstimate> RankPlans(const ModelShape& shape, const Cluster& cluster,
@@ -86,11 +104,16 @@ std::vector<PlanEstimate> RankPlans(const ModelShape& shape, const Cluster& clus
     if (allowed && !allowed(plan)) continue;
     estimates.push_back(EstimatePlan(shape, cluster, plan, workload));
   }
+  // Feasible plans by the goal's measure (a strict order), the best of BestPlan first.
   std::stable_sort(estimates.begin(), estimates.end(),
                    [goal](const PlanEstimate& a, const PlanEstimate& b) {
                      if (a.fits != b.fits) return a.fits;
-                     return a.fits && Better(a, b, goal);
+                     return a.fits && Primary(a, goal) > Primary(b, goal);
                    });
+  if (const PlanEstimate* best = BestPlan(estimates, goal); best != nullptr) {
+    const auto at = estimates.begin() + (best - estimates.data());
+    std::rotate(estimates.begin(), at, at + 1);
+  }
   return estimates;
 }
 

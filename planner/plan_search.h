@@ -27,15 +27,17 @@ std::string_view GoalName(Goal goal);
 // each filled with instances of one shape.
 std::vector<ClusterPlan> CandidatePlans(const ModelShape& shape, int cards);
 
-// Whether feasible `a` serves `goal` better than feasible `b`; near-ties go to the other
-// measure (aggregate throughput for latency, request time for throughput).
-bool Better(const PlanEstimate& a, const PlanEstimate& b, Goal goal);
+// The feasible estimate that serves `goal` best, or nullptr when none fits: the shortest
+// request (latency) or the most aggregate tokens/s (throughput); among plans within 0.5% of
+// that, the best on the other measure.
+const PlanEstimate* BestPlan(const std::vector<PlanEstimate>& estimates, Goal goal);
 
 // Restricts the search, e.g. to a config's fixed roles or TP; null allows every candidate.
 using PlanFilter = std::function<bool(const ClusterPlan&)>;
 
-// Every allowed candidate on all of the cluster's cards, estimated: the feasible best first
-// for `goal`, then those that do not fit (with their reasons) in candidate order.
+// Every allowed candidate on all of the cluster's cards, estimated: BestPlan for `goal` first,
+// the other feasible ones by the goal's measure, then those that do not fit (with their
+// reasons) in candidate order.
 std::vector<PlanEstimate> RankPlans(const ModelShape& shape, const Cluster& cluster,
                                     const Workload& workload, Goal goal,
                                     const PlanFilter& allowed = nullptr);

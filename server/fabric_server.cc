@@ -195,11 +195,6 @@ absl::StatusOr<std::unique_ptr<FabricServer>> FabricServer::Start(
                                                       });
   ExportCardMetrics(parts->metrics, parts->cards, parts->placement, parts->programs);
   ExportVllmMetrics(parts->metrics, *parts->serving_metrics, m, parts->programs);
-  // What /ready answers, for alerts where no orchestrator probes it.
-  prometheus::Gauge* ready = &parts->metrics.Gauge(
-      "fabric_ready", "1 while the server accepts requests (/ready answers 200), else 0.");
-  const InferenceService* service = parts->service.get();
-  parts->metrics.AddCollectHook([ready, service] { ready->Set(service->Ready() ? 1 : 0); });
   RETURN_IF_ERROR(StartEndpoints(*parts));
   return std::unique_ptr<FabricServer>(new FabricServer(std::move(parts)));
 }

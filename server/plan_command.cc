@@ -212,10 +212,7 @@ std::string Render(const Options& o, const std::vector<PlanEstimate>& ranked) {
   }
   if (shown == 0) absl::StrAppend(&text, "  (no plan fits)\n");
   for (planner::Goal goal : {planner::Goal::kLatency, planner::Goal::kThroughput}) {
-    const PlanEstimate* best = nullptr;
-    for (const PlanEstimate& e : ranked) {
-      if (e.fits && (best == nullptr || planner::Better(e, *best, goal))) best = &e;
-    }
+    const PlanEstimate* best = planner::BestPlan(ranked, goal);
     if (best == nullptr) continue;
     absl::StrAppendFormat(&text, "best for %s: %s (request %.2f s, %.1f tokens/s aggregate)\n",
                           planner::GoalName(goal), best->plan.Describe(), best->request_seconds,
@@ -252,8 +249,9 @@ absl::StatusOr<CardSpec> CustomCard(const v1::CustomCardSpec& c) {
   card.power_watts = c.power_watts();
   card.qsfp_ports = c.qsfp_ports();
   card.qsfp_bits_per_second = c.qsfp_gigabits_per_second() * 1e9;
-  card.pcie_gen = c.pcie_gen();
-  card.pcie_lanes = c.pcie_lanes();
+  // Unset, an Alveo data-center card's Gen3 x16.
+  card.pcie_gen = c.pcie_gen() != 0 ? c.pcie_gen() : 3;
+  card.pcie_lanes = c.pcie_lanes() != 0 ? c.pcie_lanes() : 16;
   RETURN_IF_ERROR(planner::ValidateCard(card));
   return card;
 }

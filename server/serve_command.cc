@@ -50,6 +50,11 @@ absl::StatusOr<v1::ClusterConfig> BuildConfig(const CliArgs& flags) {
     config.mutable_server()->set_grpc_port(port);
   }
   const bool placement_unset = PlacementUnset(config);
+  if (flags.Has("goal") && !placement_unset) {
+    return absl::InvalidArgumentError(
+        "--goal applies only when the config leaves the placement to the planner (no groups, "
+        "no model.tensor_parallel or pipeline_parallel, several cards)");
+  }
   ApplyDefaults(&config);
   if (placement_unset) {
     ASSIGN_OR_RETURN(const planner::Goal goal,

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iterator>
+#include <regex>
 #include <set>
 #include <span>
 
@@ -42,8 +43,9 @@ std::string OpenHints() {
   }
   return absl::StrCat(
       cards, ". Check that the card is installed and `xbutil examine` lists it, that its ",
-      "driver (xocl) is loaded, that the card is given as the index or PCIe address `xbutil ",
-      "examine` prints, and that XILINX_XRT (", EnvironmentValue("XILINX_XRT"),
+      "driver (xocl) is loaded, that this user may open its device nodes (/dev/dri/renderD*; ",
+      "in a container, passed with --device), that the card is given as the index or PCIe ",
+      "address `xbutil examine` prints, and that XILINX_XRT (", EnvironmentValue("XILINX_XRT"),
       ") names a directory whose lib/ holds XRT's shims (libxrt_core.so.2; libxrt_noop.so.2 ",
       "with XCL_EMULATION_MODE=noop, now ", EnvironmentValue("XCL_EMULATION_MODE"),
       "; on Debian, a directory with lib -> /usr/lib/x86_64-linux-gnu)");
@@ -53,6 +55,13 @@ absl::StatusOr<xrt::device> OpenDevice(const std::string& card, const std::strin
   const bool index = !card.empty() && std::all_of(card.begin(), card.end(), [](char c) {
     return absl::ascii_isdigit(static_cast<unsigned char>(c));
   });
+  // An index, or a PCIe address domain:bus:device.function ("0000:3b:00.1").
+  static const std::regex kPcieAddress("[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7]");
+  if ((index && card.size() > 4) || (!index && !std::regex_match(card, kPcieAddress))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "xrt card '", card, "' (", name, "): not a card index or a PCIe address such as ",
+        "0000:3b:00.1 (`xbutil examine` lists both)"));
+  }
   try {
     if (index) return xrt::device(static_cast<unsigned int>(std::stoul(card)));
     return xrt::device(card);
@@ -207,8 +216,8 @@ absl::Status LoadInto(XrtCard& card, const xrt::xclbin& xclbin, const std::strin
     return XrtError(absl::StatusCode::kFailedPrecondition, source, "cannot load the xclbin", error);
   }
   std::vector<int> position;
-  card.banks = ReadBanks(xclbin, &position);
   try {
+    card.banks = ReadBanks(xclbin, &position);
     for (const xrt::xclbin::kernel& declared : xclbin.get_kernels()) {
       if (FindKernelSpec(declared.get_name()) == nullptr) continue;
       ASSIGN_OR_RETURN(CardKernel kernel, MakeKernel(card, declared, position));
@@ -216,7 +225,7 @@ absl::Status LoadInto(XrtCard& card, const xrt::xclbin& xclbin, const std::strin
     }
   } catch (const std::exception& error) {
     return XrtError(absl::StatusCode::kFailedPrecondition, source,
-                    "cannot open the xclbin's kernels", error);
+                    "cannot read the xclbin's memory banks and kernels", error);
   }
   for (size_t kind = 0; kind < std::size(kAllMemoryKinds); ++kind) {
     card.kind_banks[kind] = KindBanks(card, kind);

@@ -260,6 +260,10 @@ absl::StatusOr<int> XrtDevice::ChooseBank(size_t bytes, std::string_view bank,
           ")"));
     }
   }
+  if (candidates.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        what, ": the xclbin connects no memory bank to the kernel ports of that kind"));
+  }
   // The bank with the most free space: spreads weights over their channels.
   int best = candidates.front();
   auto free_bytes = [&](int i) { return info_.banks[i].capacity_bytes - xrt_->bank_used[i]; };
@@ -483,10 +487,26 @@ absl::Status XrtDevice::StartRuns(std::span<const KernelArg> args,
       run.part_args.push_back(std::move(part_args));
     }
   } catch (const std::exception& error) {
+    AbandonStartedRuns(run);
     return XrtError(absl::StatusCode::kInternal, info_.name,
                     absl::StrCat("cannot launch kernel ", run.kernel), error);
   }
   return absl::OkStatus();
+}
+
+// After a launch failed part-way: the parts already started may still write into their
+// buffers, which the caller may free once Launch returns, so wait for them (bounded: a hung
+// card stays hung, but a working one finishes) before releasing them.
+void XrtDevice::AbandonStartedRuns(Run& run) {
+  constexpr std::chrono::seconds kLongestKernel(60);
+  absl::ReaderMutexLock lock(&XrtLock());
+  try {
+    for (xrt::run& started : run.runs) started.wait(kLongestKernel);
+  } catch (const std::exception&) {
+    // Nothing more to do: the launch already reports the error that got it here.
+  }
+  run.runs.clear();
+  run.sub_buffers.clear();
 }
 
 // Waits for the run's XRT commands until `timeout`, holding XrtLock() for a bounded slice at a

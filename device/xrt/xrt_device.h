@@ -110,6 +110,7 @@ class XrtDevice : public Device {
   absl::Status StartRuns(std::span<const KernelArg> args, const std::vector<Buffer*>& buffers,
                          Run& run);
   absl::Status WaitForXrt(RunHandle handle, Run& run, absl::Duration timeout) const;
+  void AbandonStartedRuns(Run& run);
 
   const DeviceInfo info_;
   const std::optional<std::string> card_name_;

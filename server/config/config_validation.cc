@@ -251,13 +251,17 @@ void ApplyDefaults(v1::ClusterConfig* config) {
   if (config->cards_size() == 0) config->add_cards()->set_id(kDefaultCardId);
   const int mock_cards =
       static_cast<int>(std::count_if(config->cards().begin(), config->cards().end(), IsMock));
-  int xrt_cards = 0;
+  std::set<std::string> devices;  // the xrt devices named in the config
   for (v1::CardConfig& card : *config->mutable_cards()) {
     ApplyCardDefaults(mock_cards, &card);
-    if (card.kind() == kXrtKind && card.device().empty()) {
-      card.set_device(absl::StrCat(xrt_cards));
-    }
-    xrt_cards += card.kind() == kXrtKind;
+    if (card.kind() == kXrtKind && !card.device().empty()) devices.insert(card.device());
+  }
+  // An xrt card without a device takes the lowest card index no other card names.
+  int next_index = 0;
+  for (v1::CardConfig& card : *config->mutable_cards()) {
+    if (card.kind() != kXrtKind || !card.device().empty()) continue;
+    while (devices.count(absl::StrCat(next_index)) > 0) ++next_index;
+    card.set_device(absl::StrCat(next_index++));
   }
 
   v1::ServedModelConfig* model = config->mutable_model();

@@ -52,6 +52,8 @@ TEST(CardCatalogTest, UnknownCardsAndIncompleteCustomCardsAreErrors) {
   custom.ddr_bytes = uint64_t{4} << 30;
   custom.ddr_bytes_per_second = 19.2e9;
   EXPECT_TRUE(ValidateCard(custom).ok());
+  custom.pcie_gen = 9;
+  EXPECT_THAT(ValidateCard(custom).message(), HasSubstr("PCIe gen 9 x16"));
 }
 
 TEST(ModelShapeTest, NamedShapesAndPrecisions) {

@@ -29,6 +29,33 @@ ClusterPlan Unified(int tp, int pp, int instances = 1) {
   return {{{.shape = {tp, pp}, .instances = instances}}};
 }
 
+// Near-ties on the goal's measure go to the other measure, yet the choice stays well defined
+// where a pairwise "better" would go round in a circle: A beats B, B beats C, C beats A.
+TEST(PlanSearchTest, BestPlanBreaksNearTiesWithoutCycles) {
+  auto estimate = [](double request_seconds, double tokens_per_second, bool fits = true) {
+    PlanEstimate e;
+    e.fits = fits;
+    e.request_seconds = request_seconds;
+    e.aggregate_tokens_per_second = tokens_per_second;
+    return e;
+  };
+  const std::vector<PlanEstimate> plans = {estimate(1, 100), estimate(2, 100.4),
+                                           estimate(3, 100.8), estimate(0.5, 999, false)};
+  EXPECT_EQ(BestPlan(plans, Goal::kLatency), &plans[0]);
+  // 100.4 is within 0.5% of 100.8, and its request is shorter.
+  EXPECT_EQ(BestPlan(plans, Goal::kThroughput), &plans[1]);
+  EXPECT_EQ(BestPlan({estimate(1, 1, false)}, Goal::kLatency), nullptr);
+}
+
+TEST(PlanSearchTest, RankingPutsTheBestPlanFirst) {
+  for (Goal goal : {Goal::kLatency, Goal::kThroughput}) {
+    const std::vector<PlanEstimate> ranked =
+        RankPlans(Shape("llama2-7b", "q8_0"), Cards("u280", 8), Workload{}, goal);
+    ASSERT_FALSE(ranked.empty());
+    EXPECT_EQ(BestPlan(ranked, goal), &ranked.front()) << GoalName(goal);
+  }
+}
+
 TEST(PlanSearchTest, RejectsWhatDoesNotFitWithTheReason) {
   const PlanEstimate estimate =
       EstimatePlan(Shape("llama2-13b", "fp16"), Cards("u280", 1), Unified(1, 1), Workload{});

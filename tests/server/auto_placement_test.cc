@@ -3,6 +3,7 @@
 // written so that it validates and places; otherwise nothing changes, and the reason is said.
 #include "server/auto_placement.h"
 
+#include <fstream>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -12,6 +13,7 @@
 #include "model/model_file.h"
 #include "server/config/config_validation.h"
 #include "server/placement.h"
+#include "server/serve_command.h"
 
 namespace fabric {
 namespace {
@@ -59,10 +61,11 @@ TEST(AutoPlacementTest, ThroughputOnATinyModelTakesOneReplicaPerCard) {
 TEST(AutoPlacementTest, ASplitBecomesPrefillAndDecodeGroupsInCardOrder) {
   v1::ClusterConfig config = FourCards(true);
   const std::string why = Choose(planner::Goal::kLatency, &config);
-  EXPECT_THAT(why, HasSubstr("the planner chose prefill TP1xPP1 x2 | decode TP1xPP1 x2, the "
+  EXPECT_THAT(why, HasSubstr("the planner chose prefill TP2xPP1 | decode TP1xPP1 x2, the "
                              "best for latency: predicted TTFT"));
   ASSERT_EQ(config.groups_size(), 2);
   EXPECT_EQ(config.groups(0).role(), "prefill");
+  EXPECT_EQ(config.groups(0).tensor_parallel(), 2);
   EXPECT_THAT(config.groups(0).cards(), ::testing::ElementsAre("c0", "c1"));
   EXPECT_EQ(config.groups(1).role(), "decode");
   EXPECT_THAT(config.groups(1).cards(), ::testing::ElementsAre("c2", "c3"));
@@ -93,6 +96,20 @@ TEST(AutoPlacementTest, AnyPlacementInTheConfigIsKept) {
   v1::ClusterConfig one;
   one.add_cards()->set_emulate("u280");
   EXPECT_FALSE(PlacementUnset(one));
+}
+
+// Through `fabric serve --dry-run`: a goal it cannot use, or does not know, is an error.
+TEST(AutoPlacementTest, ServeRejectsAGoalItCannotUseOrDoesNotKnow) {
+  const std::string path = ::testing::TempDir() + "/auto_placement.yaml";
+  std::ofstream(path) << "cards:\n  - {id: a, emulate: u280}\n  - {id: b, emulate: u280}\n"
+                      << "model: {path: " << kModelDir << "stories260K.bin, tokenizer: "
+                      << kModelDir << "tok512.bin}\n";
+  EXPECT_TRUE(RunServeCommand({"--config", path, "--goal", "latency", "--dry-run"}).ok());
+  EXPECT_THAT(RunServeCommand({"--config", path, "--goal", "cheapest", "--dry-run"}).message(),
+              HasSubstr("cheapest"));
+  std::ofstream(path, std::ios::app) << "groups:\n  - {role: unified, cards: [a, b]}\n";
+  EXPECT_THAT(RunServeCommand({"--config", path, "--goal", "latency", "--dry-run"}).message(),
+              HasSubstr("--goal applies only when the config leaves the placement"));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "fabric/v1/config.pb.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/config/config_loader.h"
@@ -74,6 +75,22 @@ TEST(ConfigValidationTest, XrtCardNeedsBitstream) {
             ".xclbin file");
   config.mutable_cards(0)->set_bitstream("decode.xclbin");
   EXPECT_TRUE(ValidateClusterConfig(config).ok());
+}
+
+TEST(ConfigDefaultsTest, XrtCardsWithoutADeviceTakeTheLowestFreeIndex) {
+  v1::ClusterConfig config = ValidConfig();
+  for (const char* device : {"1", "", "", "0000:3b:00.1"}) {
+    v1::CardConfig* card = config.add_cards();
+    card->set_id(absl::StrCat("alveo", config.cards_size()));
+    card->set_kind("xrt");
+    card->set_bitstream("unified.xclbin");
+    card->set_device(device);
+  }
+  ApplyDefaults(&config);
+  EXPECT_EQ(config.cards(1).device(), "1");
+  EXPECT_EQ(config.cards(2).device(), "0");
+  EXPECT_EQ(config.cards(3).device(), "2");
+  EXPECT_TRUE(ValidateClusterConfig(config).ok()) << ValidateClusterConfig(config);
 }
 
 TEST(ConfigValidationTest, XrtCardsAreDifferentDevices) {

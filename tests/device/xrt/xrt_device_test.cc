@@ -105,6 +105,20 @@ TEST_P(XrtDeviceTest, AMissingCardIsAnErrorNamingItXrtsMessageAndWhatToCheck) {
             HasSubstr("XRT sees 0 card(s)"), HasSubstr("xbutil examine"), HasSubstr("XILINX_XRT")));
 }
 
+TEST_P(XrtDeviceTest, ACardThatIsNeitherAnIndexNorAPcieAddressIsRefusedBeforeXrt) {
+  for (const char* card : {"card-zero", "3b:00.1", "99999999999", ""}) {
+    XrtDeviceOptions options;
+    options.card = card;
+    options.xclbin_path = xrt_test::XclbinFile(GetParam() + "_unified.xclbin",
+                                               FabricDesign(platform(), KernelProfile::kUnified));
+    absl::StatusOr<std::unique_ptr<XrtDevice>> device = XrtDevice::Open(options);
+    EXPECT_EQ(device.status().code(), absl::StatusCode::kInvalidArgument) << card;
+    EXPECT_THAT(device.status().message(),
+                HasSubstr("not a card index or a PCIe address such as 0000:3b:00.1"))
+        << card;
+  }
+}
+
 TEST_P(XrtDeviceTest, AMissingXclbinIsAnErrorNamingTheFileAndTheCard) {
   XrtDeviceOptions options;
   options.card = "3";

@@ -98,7 +98,7 @@ TEST_P(XrtLaunchTest, ResidualAddComputesThroughXrtAtBufferOffsets) {
   const DeviceStats stats = device->stats();
   EXPECT_EQ(stats.launches, 1u);
   EXPECT_EQ(stats.launches_by_kernel.at("residual_add"), 1u);
-  EXPECT_GE(stats.busy_seconds, 0);
+  EXPECT_GT(stats.busy_seconds, 0);  // the host computed it
 }
 
 TEST_P(XrtLaunchTest, MatvecMatchesTheMockDeviceBitForBit) {

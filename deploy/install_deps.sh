@@ -16,9 +16,9 @@ packages=(
   # and curl; nodejs and npm are added below only when `node` / `npm` are missing, since they
   # may come from elsewhere.
   prometheus python3-grpcio python3-protobuf curl
-  # Deployment checks (tests/deploy): yamllint, and the Kubernetes API models of Debian's Python
-  # client to validate the rendered manifests offline.
-  yamllint python3-yaml python3-kubernetes
+  # Deployment checks (tests/deploy): yamllint, the Kubernetes API models of Debian's Python
+  # client to validate the rendered manifests offline, and pgrep (procps) for the container test.
+  yamllint python3-yaml python3-kubernetes procps
 )
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)

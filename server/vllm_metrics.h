@@ -28,10 +28,13 @@ namespace fabric {
 //                                                          the start time: Fabric serves no LoRA
 //                                                          adapters, and says so, so an EPP that
 //                                                          scrapes vLLM's LoRA gauge finds it
-// The request gauges are copied from `serving` whenever /metrics is scraped (a collect hook), so
-// they always equal fabric_num_requests_waiting, fabric_num_requests_running and
-// fabric_kv_cache_usage_perc. `registry` and `serving` must outlive the hook (the registry owns
-// it); `programs` is read only during this call.
+// The request and KV-cache gauges are copies: at every scrape of /metrics a collect hook reads
+// the scheduler's values from `serving` (the gauges behind fabric_num_requests_waiting,
+// fabric_num_requests_running and fabric_kv_cache_usage_perc) into them. Both names thus report
+// the same scheduler values as of each scrape, but within one response they can differ, should
+// the scheduler update its gauges between the hook and the serialization. `registry` and
+// `serving` must outlive the hook (the registry owns it); `programs` is read only during this
+// call.
 void ExportVllmMetrics(MetricsRegistry& registry, const ServingMetrics& serving,
                        const v1::ServedModelConfig& model,
                        const std::vector<std::unique_ptr<LlamaProgram>>& programs);

@@ -6,11 +6,24 @@
 # Mock cards need nothing. Cards of kind "xrt" need XRT's user-space libraries and the cards'
 # device nodes: mount the host's XRT read-only at /opt/xilinx/xrt (or set FABRIC_XRT_DIR) and
 # hand the container the cards (the FPGA device plugin's resource in Kubernetes, --device with
-# Docker). The host's XRT matches the host's xocl driver, which is why it is not baked in.
+# Docker). The host's XRT matches the host's xocl driver, which is why it is not baked in. It
+# must be ABI compatible with the XRT fabric is built against, Debian 12's 2.13 (202210): fabric
+# links libxrt_coreutil.so.2, and this refuses to start without it in the host's XRT.
 set -eu
 
 xrt=${FABRIC_XRT_DIR:-/opt/xilinx/xrt}
+xrt_library=libxrt_coreutil.so.2
 if [ -d "$xrt/lib" ]; then
+  if [ ! -e "$xrt/lib/$xrt_library" ]; then
+    found=""
+    for library in "$xrt"/lib/libxrt_coreutil.so*; do
+      if [ -e "$library" ]; then found="$found ${library##*/}"; fi
+    done
+    echo "fabric-entrypoint: the XRT at $xrt has no lib/$xrt_library (found:${found:- none})." \
+      "fabric is built against XRT 2.13 (202210) and needs a host XRT that provides" \
+      "$xrt_library and is ABI compatible with 2.13; see deploy/README.md (XRT mode)." >&2
+    exit 1
+  fi
   # XRT loads its shims (libxrt_core for cards) from $XILINX_XRT/lib.
   export XILINX_XRT="$xrt"
   export LD_LIBRARY_PATH="$xrt/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"

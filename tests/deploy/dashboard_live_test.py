@@ -17,10 +17,13 @@ token and every recording rule has a value, then checks:
     are reported as skipped, but only while the daemon's /metrics really lacks those metrics;
   - the vLLM-named gauges the Gateway API Inference Extension reads are scraped;
   - promtool check metrics finds nothing in /metrics but the colons of the vllm: names.
-Finally the daemon gets SIGTERM and must exit 0. Every wait is bounded; both processes are
-stopped on any exit.
+Finally the daemon gets SIGTERM and must exit 0. Every wait is bounded. Both processes run in
+sessions of their own, and their process groups are killed on any exit: an error, SIGTERM, SIGINT
+or SIGHUP (Ctrl-C, `timeout`, a CI runner giving up); should this script be SIGKILLed (as a ctest
+timeout does), the kernel kills them (PR_SET_PDEATHSIG).
 """
 
+import ctypes
 import json
 import os
 import re
@@ -56,6 +59,58 @@ SHUTDOWN_SECONDS = 45
 
 class Failure(Exception):
     pass
+
+
+class Stopped(Exception):
+    """A signal asked this script to stop; the cleanup still runs."""
+
+    def __init__(self, signum):
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
+children = []  # every process spawn() started, for the last sweep of the cleanup
+
+
+def spawn(args, **kwargs):
+    """Popen in a session and process group of its own (stop_group ends it), which the kernel
+    SIGKILLs should this script die without cleaning up (SIGKILL)."""
+    parent = os.getpid()
+
+    def die_with_parent():  # in the child, before exec
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before prctl
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    process = subprocess.Popen(args, start_new_session=True, preexec_fn=die_with_parent, **kwargs)
+    children.append(process)
+    return process
+
+
+def stop_group(process, grace_seconds=10):
+    """SIGTERM to `process`'s process group, SIGKILL to what is left of it after `grace_seconds`
+    (at once for 0), then reaps `process`. Reaping comes last: until then its pid, the group's id,
+    cannot go to another process."""
+    if process is None or process.returncode is not None:
+        return  # never started, or reaped already (and it starts nothing of its own)
+    try:
+        if grace_seconds > 0:
+            os.killpg(process.pid, signal.SIGTERM)
+            deadline = time.monotonic() + grace_seconds
+            while time.monotonic() < deadline and not os.waitid(
+                    os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
+                time.sleep(0.1)
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def on_stop_signal(signum, frame):
+    raise Stopped(signum)
 
 
 def log(message):
@@ -122,7 +177,7 @@ class Prometheus:
         for _ in range(3):
             port = free_port()
             log_file = open(os.path.join(self.workdir, "prometheus.log"), "w")
-            self.process = subprocess.Popen(
+            self.process = spawn(
                 ["prometheus", f"--config.file={self.config}",
                  f"--storage.tsdb.path={os.path.join(self.workdir, 'tsdb')}",
                  f"--web.listen-address=127.0.0.1:{port}"],
@@ -160,13 +215,7 @@ class Prometheus:
         return self.get("query", query=expr)["result"]
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_group(self.process)
 
 
 class Daemon:
@@ -174,7 +223,7 @@ class Daemon:
         self.out_path = os.path.join(workdir, "fabric.out")
         self.err_path = os.path.join(workdir, "fabric.err")
         with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
-            self.process = subprocess.Popen(
+            self.process = spawn(
                 [binary, "serve", "--config", CONFIG, "--host", "127.0.0.1", "--http-port", "0",
                  "--grpc-port", "0"], cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
         match = wait_for("the daemon to print its ports", self._ports, STARTUP_SECONDS)
@@ -203,9 +252,7 @@ class Daemon:
             raise Failure(f"fabric exited with {code} after SIGTERM, want 0")
 
     def kill(self):
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        stop_group(self.process, grace_seconds=0)
 
 
 def send_traffic(daemon):
@@ -226,7 +273,7 @@ def send_traffic(daemon):
             errors.append(f"{path}: {error}")
 
     for batch in (bodies[:4], bodies[4:]):
-        threads = [threading.Thread(target=run, args=item) for item in batch]
+        threads = [threading.Thread(target=run, args=item, daemon=True) for item in batch]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -333,6 +380,8 @@ def main():
     if len(sys.argv) != 2 or not os.access(sys.argv[1], os.X_OK):
         print(__doc__, file=sys.stderr)
         return 2
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, on_stop_signal)
     workdir = tempfile.mkdtemp(prefix="fabric-dashboard-test-")
     daemon = prometheus = None
     try:
@@ -383,11 +432,18 @@ def main():
         if prometheus and prometheus.process:
             log("prometheus log:\n" + prometheus.log()[-3000:])
         return 1
+    except Stopped as stop:
+        log(f"FAILED: {stop}; stopping fabric and prometheus")
+        return 128 + stop.signum
     finally:
+        for signum in STOP_SIGNALS:  # let the cleanup finish
+            signal.signal(signum, signal.SIG_IGN)
         if prometheus:
             prometheus.stop()
         if daemon:
             daemon.kill()
+        for process in children:  # any started but not yet handed to daemon or prometheus
+            stop_group(process, grace_seconds=0)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

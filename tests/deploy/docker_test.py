@@ -15,7 +15,8 @@
     PID namespace of its own, so fabric is PID 1 as in a container; the HEALTHCHECK command then
     succeeds, and SIGTERM makes fabric drain and exit 0;
   - the entrypoint's two modes: mock without XRT, and XRT (XILINX_XRT, LD_LIBRARY_PATH) when an
-    XRT directory is mounted.
+    XRT directory is mounted; it refuses, naming the library, an XRT without the
+    libxrt_coreutil.so.2 fabric is linked against.
 """
 
 import os
@@ -205,23 +206,53 @@ def run_as_container(image, root, bindir, workdir):
             process.wait()
 
 
-def check_entrypoint_modes(workdir):
+def linked_xrt_library(binary):
+    """The libxrt_coreutil soname `binary` needs, which the entrypoint must require."""
+    dynamic = subprocess.run(["readelf", "-d", binary], capture_output=True, text=True,
+                             timeout=60).stdout
+    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(libxrt_coreutil\.so[.\d]*)\]", dynamic)
+    with open(ENTRYPOINT) as f:
+        required = re.search(r"^xrt_library=(\S+)$", f.read(), re.M)
+    if not required or needed != [required.group(1)]:
+        fail(f"the entrypoint requires {required and required.group(1)} of the host's XRT, but "
+             f"fabric links {needed}")
+    return required.group(1) if required else "libxrt_coreutil.so.2"
+
+
+def check_entrypoint_modes(workdir, binary):
+    library = linked_xrt_library(binary)
+    other = library.rsplit(".", 1)[0] + ".99"  # another ABI's soname
     stub_dir = os.path.join(workdir, "stub")
-    os.makedirs(os.path.join(workdir, "xrt", "lib"))
     os.makedirs(stub_dir)
     with open(os.path.join(stub_dir, "fabric"), "w") as f:
         f.write('#!/bin/sh\necho "args=$* XILINX_XRT=${XILINX_XRT:-} LD=${LD_LIBRARY_PATH:-}"\n')
     os.chmod(os.path.join(stub_dir, "fabric"), 0o755)
-    for mode, xrt in (("mock mode", "missing"), ("XRT mode", "xrt")):
-        result = subprocess.run(
+    for xrt, libraries in (("xrt", (library, other)), ("xrt-other-abi", (other,))):
+        os.makedirs(os.path.join(workdir, xrt, "lib"))
+        for name in libraries:
+            open(os.path.join(workdir, xrt, "lib", name), "w").close()
+
+    def run(xrt):
+        return subprocess.run(
             ["sh", ENTRYPOINT, "serve", "--dry-run"], capture_output=True, text=True, timeout=30,
             env={"PATH": f"{stub_dir}:/usr/bin:/bin", "FABRIC_XRT_DIR": os.path.join(workdir, xrt)})
+
+    for mode, xrt in (("mock mode", "missing"), ("XRT mode", "xrt")):
+        result = run(xrt)
         xrt_dir = os.path.join(workdir, "xrt")
         want = (f"XILINX_XRT={xrt_dir} LD={xrt_dir}/lib" if xrt == "xrt"
                 else "XILINX_XRT= LD=")
-        if mode not in result.stderr or f"args=serve --dry-run {want}" not in result.stdout:
-            fail(f"entrypoint, {mode}: {result.stdout!r} {result.stderr!r}")
-    log("entrypoint: mock mode without XRT, XRT mode with XILINX_XRT and LD_LIBRARY_PATH set")
+        if result.returncode != 0 or mode not in result.stderr or \
+                f"args=serve --dry-run {want}" not in result.stdout:
+            fail(f"entrypoint, {mode}: exit {result.returncode}: {result.stdout!r} "
+                 f"{result.stderr!r}")
+    result = run("xrt-other-abi")
+    if result.returncode == 0 or result.stdout or library not in result.stderr or \
+            other not in result.stderr:
+        fail(f"entrypoint, an XRT with {other} only: want a refusal naming both libraries, got "
+             f"exit {result.returncode}: {result.stdout!r} {result.stderr!r}")
+    log(f"entrypoint: mock mode without XRT; XRT mode, XILINX_XRT and LD_LIBRARY_PATH set, with "
+        f"the {library} fabric links; a refusal with {other} only")
 
 
 def main():
@@ -235,7 +266,7 @@ def main():
         if image:
             root, bindir = image_root(workdir, binary, image["copies"])
             run_as_container(image, root, bindir, workdir)
-        check_entrypoint_modes(workdir)
+        check_entrypoint_modes(workdir, binary)
     if failures:
         log(f"{len(failures)} problem(s)")
         return 1

@@ -50,6 +50,19 @@ struct DeviceInfo {
   std::vector<MemoryBankInfo> banks;  // the first is the default bank
   int compute_units = 1;
   std::vector<std::string> kernels;  // the kernels its bitstream (profile) offers
+  // A mock card timed like a real one: the card it emulates ("u280"); empty otherwise.
+  std::string emulates;
+};
+
+// How faithfully a mock card timed like a real one kept to its emulated times.
+struct EmulationStats {
+  uint64_t launches = 0;
+  // Launches the CPU finished after their emulated end: there the mock fell behind the card it
+  // emulates, delaying the card's clock by overrun_seconds in all.
+  uint64_t overruns = 0;
+  double overrun_seconds = 0;
+  uint64_t transfers = 0;
+  double transfer_seconds = 0;  // emulated time of host <-> card copies
 };
 
 // Counters a device keeps as it works; read from any thread.
@@ -64,6 +77,8 @@ struct DeviceStats {
   // nothing (always on mock cards), never zero.
   std::optional<double> temperature_celsius;
   std::optional<double> power_watts;
+  // On a card that emulates another's timing (DeviceInfo::emulates).
+  std::optional<EmulationStats> emulation;
 
   uint64_t memory_used(MemoryKind kind) const {
     return memory_used_bytes[static_cast<int>(kind)];

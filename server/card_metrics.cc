@@ -1,10 +1,20 @@
 #include "server/card_metrics.h"
 
 #include <map>
+#include <optional>
 #include <string>
 
 namespace fabric {
 namespace {
+
+// A mock card's timing emulation: how often and by how much the CPU fell behind the card it
+// emulates, and the emulated time of its host transfers.
+struct EmulationSeries {
+  prometheus::Counter* overruns = nullptr;  // null unless the card emulates one
+  prometheus::Counter* overrun_seconds = nullptr;
+  prometheus::Counter* transfer_seconds = nullptr;
+  EmulationStats reported;
+};
 
 struct CardSeries {
   DeviceWorker* card;
@@ -13,7 +23,46 @@ struct CardSeries {
   prometheus::Counter* role_busy;  // the same time, summed by the card's role
   double busy_reported = 0;
   std::map<std::string, uint64_t> launches_reported;  // by kernel
+  EmulationSeries emulation;
 };
+
+// fabric_device_info: 1 for every card, saying what it is and, for a timed mock card, which
+// card's timing its figures emulate (empty otherwise).
+EmulationSeries RegisterEmulation(MetricsRegistry& metrics, DeviceWorker& card) {
+  const std::string& name = card.info().name;
+  const std::string& emulates = card.info().emulates;
+  EmulationSeries series;
+  metrics
+      .Gauge("fabric_device_info",
+             "1 for every card: its kind, and the card whose timing a mock card emulates (its "
+             "latencies and busy time are then the emulated card's).",
+             {{"device", name}, {"kind", card.info().kind}, {"emulates", emulates}})
+      .Set(1);
+  if (emulates.empty()) return series;
+  const MetricLabels device = {{"device", name}};
+  series.overruns = &metrics.Counter(
+      "fabric_device_emulation_overruns_total",
+      "Kernel launches the CPU finished after their emulated end (the mock ran slower than the "
+      "card it emulates).",
+      device);
+  series.overrun_seconds = &metrics.Counter(
+      "fabric_device_emulation_overrun_seconds_total",
+      "Time by which launches finished after their emulated end, summed.", device);
+  series.transfer_seconds = &metrics.Counter(
+      "fabric_device_emulated_transfer_seconds_total",
+      "Emulated time of host <-> card copies (PCIe latency and bandwidth of the planner's link "
+      "model).",
+      device);
+  return series;
+}
+
+void UpdateEmulation(EmulationSeries& series, const std::optional<EmulationStats>& now) {
+  if (series.overruns == nullptr || !now.has_value()) return;
+  series.overruns->Increment(static_cast<double>(now->overruns - series.reported.overruns));
+  series.overrun_seconds->Increment(now->overrun_seconds - series.reported.overrun_seconds);
+  series.transfer_seconds->Increment(now->transfer_seconds - series.reported.transfer_seconds);
+  series.reported = *now;
+}
 
 // Traffic between cards, counted by each instance's program per card.
 struct TrafficSeries {
@@ -25,7 +74,7 @@ struct TrafficSeries {
 
 CardSeries RegisterCard(MetricsRegistry& metrics, DeviceWorker* card, const std::string& role) {
   const std::string& name = card->info().name;
-  CardSeries series{card, {}, nullptr, nullptr, 0, {}};
+  CardSeries series{card, {}, nullptr, nullptr, 0, {}, RegisterEmulation(metrics, *card)};
   series.role_busy = &metrics.Counter("fabric_role_busy_seconds_total",
                                       "Time the kernels of cards in a role were running.",
                                       {{"role", role}});
@@ -55,6 +104,7 @@ void UpdateCard(MetricsRegistry& metrics, CardSeries& series) {
   series.busy->Increment(stats.busy_seconds - series.busy_reported);
   series.role_busy->Increment(stats.busy_seconds - series.busy_reported);
   series.busy_reported = stats.busy_seconds;
+  UpdateEmulation(series.emulation, stats.emulation);
   // Series of sensors appear once the card reports them: a mock card never does.
   if (stats.temperature_celsius.has_value()) {
     metrics.Gauge("fabric_device_temperature_celsius", "The FPGA's temperature.", device)

@@ -25,6 +25,7 @@
 #include "server/http/http_server.h"
 #include "server/inference_service.h"
 #include "server/placement.h"
+#include "server/plan_command.h"
 #include "server/card_metrics.h"
 #include "server/config/config_validation.h"
 #include "server/rest_api.h"
@@ -105,6 +106,13 @@ absl::StatusOr<std::unique_ptr<DeviceWorker>> OpenCard(const v1::CardConfig& car
   options.memory_bytes = card.memory_bytes();
   options.compute_units = std::max(card.compute_units(), 1);
   for (std::string_view kernel : ProfileKernels(profile)) options.kernels.emplace_back(kernel);
+  if (!card.emulate().empty() || card.has_custom()) {
+    // Timed like the card it names, running its role's bitstream (planner/README.md).
+    v1::ClusterConfig alone;
+    *alone.add_cards() = card;
+    ASSIGN_OR_RETURN(const std::vector<planner::CardSpec> spec, CardsFromConfig(alone));
+    ASSIGN_OR_RETURN(options.timing, PlannerTiming(spec.front(), profile));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<MockDevice> device, MockDevice::Create(options));
   return std::make_unique<DeviceWorker>(std::move(device));
 }

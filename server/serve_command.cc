@@ -70,6 +70,18 @@ absl::StatusOr<v1::ClusterConfig> BuildConfig(const CliArgs& flags) {
   return config;
 }
 
+// The mock cards timed like the card they name ("card0 as u280, card1 as u280"), or empty.
+std::string EmulatedCards(const v1::ClusterConfig& config) {
+  std::string cards;
+  for (const v1::CardConfig& card : config.cards()) {
+    if (card.kind() != "mock" || (card.emulate().empty() && !card.has_custom())) continue;
+    const std::string& as = card.has_custom() ? card.custom().name() : card.emulate();
+    absl::StrAppend(&cards, cards.empty() ? "" : ", ", card.id(), " as ",
+                    as.empty() ? "a custom card" : as);
+  }
+  return cards;
+}
+
 }  // namespace
 
 absl::Status RunServeCommand(const std::vector<std::string>& args) {
@@ -105,6 +117,11 @@ absl::Status RunServeCommand(const std::vector<std::string>& args) {
   ASSIGN_OR_RETURN(std::unique_ptr<FabricServer> server, FabricServer::Start(config));
   std::printf("fabric: serving model '%s' on %d card(s)\n%s", server->model_id().c_str(),
               config.cards_size(), DescribePlacement(server->placement()).c_str());
+  if (const std::string emulated = EmulatedCards(config); !emulated.empty()) {
+    std::printf("fabric: timing emulated: %s (kernel launches and host transfers take the "
+                "planner's time for those cards; the CPU computes the results)\n",
+                emulated.c_str());
+  }
   std::printf("fabric: REST http://%s:%d  gRPC %s:%d\n", config.server().host().c_str(),
               server->http_port(), config.server().host().c_str(), server->grpc_port());
   std::fflush(stdout);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <new>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -13,6 +14,22 @@ namespace fabric {
 namespace {
 
 constexpr size_t kAlignment = 64;  // a cache line, and the AXI burst alignment of real cards
+
+// The operating system wakes a sleeping thread tens of microseconds late, a sizeable part of
+// an emulated step: sleep until this close to an emulated end, then spin. The spin yields, so
+// other threads of a busy host still get the core.
+constexpr auto kSpinBeforeEnd = std::chrono::microseconds(200);
+
+std::chrono::steady_clock::duration ToClock(double seconds) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(seconds));
+}
+
+void WaitUntil(std::chrono::steady_clock::time_point end) {
+  const auto now = std::chrono::steady_clock::now();
+  if (end - now > kSpinBeforeEnd) std::this_thread::sleep_for(end - now - kSpinBeforeEnd);
+  while (std::chrono::steady_clock::now() < end) std::this_thread::yield();
+}
 
 ArgKind KindOfArg(const KernelArg& arg) {
   if (std::holds_alternative<BufferRef>(arg)) return ArgKind::kBuffer;
@@ -32,6 +49,7 @@ absl::StatusOr<std::unique_ptr<MockDevice>> MockDevice::Create(MockDeviceOptions
   info.kind = "mock";
   info.compute_units = std::max(options.compute_units, 1);
   info.banks = options.banks;
+  if (options.timing.has_value()) info.emulates = options.timing->card;
   if (info.banks.empty()) info.banks.push_back({"HBM", options.memory_bytes});
   if (options.kernels.empty()) {
     for (const KernelSpec& spec : kKernelSpecs) info.kernels.emplace_back(spec.name);
@@ -44,17 +62,20 @@ absl::StatusOr<std::unique_ptr<MockDevice>> MockDevice::Create(MockDeviceOptions
     }
     info.kernels = options.kernels;
   }
-  return std::unique_ptr<MockDevice>(new MockDevice(std::move(info)));
+  return std::unique_ptr<MockDevice>(new MockDevice(std::move(info), std::move(options.timing)));
 }
 
-MockDevice::MockDevice(DeviceInfo info)
+MockDevice::MockDevice(DeviceInfo info, std::optional<CardTiming> timing)
     : info_(std::move(info)),
       bank_used_(info_.banks.size(), 0),
-      compute_units_(info_.compute_units) {}
+      compute_units_(info_.compute_units),
+      timing_(std::move(timing)) {}
 
 DeviceStats MockDevice::stats() const {
   absl::MutexLock lock(&stats_mu_);
-  return stats_;
+  DeviceStats stats = stats_;
+  if (timing_.has_value()) stats.emulation = emulation_;
+  return stats;
 }
 
 absl::StatusOr<BufferId> MockDevice::Allocate(size_t bytes, std::string_view bank,
@@ -122,36 +143,39 @@ absl::StatusOr<MockDevice::Allocation*> MockDevice::Find(BufferId buffer, size_t
 }
 
 absl::Status MockDevice::Write(BufferId buffer, size_t offset, std::span<const uint8_t> data) {
+  const Clock::time_point start = Clock::now();
   ASSIGN_OR_RETURN(Allocation * allocation, Find(buffer, offset, data.size(), "write"));
   std::memcpy(allocation->memory.get() + offset, data.data(), data.size());
-  absl::MutexLock lock(&stats_mu_);
-  stats_.bytes_written += data.size();
+  {
+    absl::MutexLock lock(&stats_mu_);
+    stats_.bytes_written += data.size();
+  }
+  EmulateTransfer(start, data.size(), /*to_host=*/false);
   return absl::OkStatus();
 }
 
 absl::Status MockDevice::Read(BufferId buffer, size_t offset, std::span<uint8_t> out) {
+  const Clock::time_point start = Clock::now();
   ASSIGN_OR_RETURN(Allocation * allocation, Find(buffer, offset, out.size(), "read"));
   std::memcpy(out.data(), allocation->memory.get() + offset, out.size());
-  absl::MutexLock lock(&stats_mu_);
-  stats_.bytes_read += out.size();
+  {
+    absl::MutexLock lock(&stats_mu_);
+    stats_.bytes_read += out.size();
+  }
+  EmulateTransfer(start, out.size(), /*to_host=*/true);
   return absl::OkStatus();
 }
 
-absl::StatusOr<RunHandle> MockDevice::Launch(std::string_view kernel,
-                                             std::span<const KernelArg> args) {
-  if (std::find(info_.kernels.begin(), info_.kernels.end(), kernel) == info_.kernels.end()) {
-    return absl::NotFoundError(absl::StrCat(info_.name, ": its bitstream has no kernel '",
-                                            std::string(kernel), "' (it offers ",
-                                            absl::StrJoin(info_.kernels, ", "), ")"));
-  }
-  const MockKernel* mock = FindMockKernel(kernel);
-  const KernelSpec& spec = *mock->spec;
+absl::StatusOr<MockDevice::ResolvedLaunch> MockDevice::Resolve(std::string_view kernel,
+                                                               const KernelSpec& spec,
+                                                               std::span<const KernelArg> args) {
   if (args.size() != spec.args.size()) {
     return absl::InvalidArgumentError(absl::StrCat(info_.name, ": kernel ", std::string(kernel),
                                                    " takes ", spec.args.size(), " arguments, got ",
                                                    args.size()));
   }
-  std::vector<ResolvedArg> resolved(args.size());
+  ResolvedLaunch resolved{std::vector<ResolvedArg>(args.size()),
+                          std::vector<size_t>(args.size(), 0)};
   for (size_t i = 0; i < args.size(); ++i) {
     if (KindOfArg(args[i]) != spec.args[i].kind) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -163,13 +187,45 @@ absl::StatusOr<RunHandle> MockDevice::Launch(std::string_view kernel,
       ASSIGN_OR_RETURN(Allocation * allocation, Find(ref->buffer, ref->offset, 0,
                                                      absl::StrCat(std::string(kernel), " argument ",
                                                                   std::string(spec.args[i].name))));
-      resolved[i] = allocation->memory.get() + ref->offset;
+      resolved.args[i] = allocation->memory.get() + ref->offset;
+      resolved.buffer_bytes[i] = allocation->bytes - ref->offset;
     } else if (const auto* value = std::get_if<int32_t>(&args[i])) {
-      resolved[i] = *value;
+      resolved.args[i] = *value;
     } else {
-      resolved[i] = std::get<float>(args[i]);
+      resolved.args[i] = std::get<float>(args[i]);
     }
   }
+  return resolved;
+}
+
+absl::StatusOr<std::optional<double>> MockDevice::EmulatedSeconds(
+    const KernelSpec& spec, const ResolvedLaunch& launch) const {
+  if (!timing_.has_value()) return std::nullopt;
+  ASSIGN_OR_RETURN(const planner::KernelLaunch priced,
+                   DescribeLaunch(spec, launch.args, launch.buffer_bytes));
+  absl::StatusOr<double> seconds = timing_->launch_seconds(priced);
+  if (!seconds.ok()) {
+    return absl::Status(seconds.status().code(),
+                        absl::StrCat(info_.name, " emulating ", timing_->card, ": ",
+                                     seconds.status().message()));
+  }
+  return *seconds;
+}
+
+absl::StatusOr<RunHandle> MockDevice::Launch(std::string_view kernel,
+                                             std::span<const KernelArg> args) {
+  // A timed launch is issued now: checking and preparing it is the host's part of the round
+  // trip the emulated time includes.
+  const Clock::time_point start = Clock::now();
+  if (std::find(info_.kernels.begin(), info_.kernels.end(), kernel) == info_.kernels.end()) {
+    return absl::NotFoundError(absl::StrCat(info_.name, ": its bitstream has no kernel '",
+                                            std::string(kernel), "' (it offers ",
+                                            absl::StrJoin(info_.kernels, ", "), ")"));
+  }
+  const MockKernel* mock = FindMockKernel(kernel);
+  const KernelSpec& spec = *mock->spec;
+  ASSIGN_OR_RETURN(ResolvedLaunch launch, Resolve(kernel, spec, args));
+  std::vector<ResolvedArg>& resolved = launch.args;
   // The last two arguments are the [begin, end) work range: split it across compute units.
   const int begin = std::get<int32_t>(resolved[args.size() - 2]);
   const int end = std::get<int32_t>(resolved[args.size() - 1]);
@@ -178,6 +234,7 @@ absl::StatusOr<RunHandle> MockDevice::Launch(std::string_view kernel,
                                                    " has an invalid range [", begin, ", ", end,
                                                    ")"));
   }
+  ASSIGN_OR_RETURN(const std::optional<double> emulated, EmulatedSeconds(spec, launch));
   const int parts = std::min(end - begin, compute_units_.count());
   const int chunk = parts == 0 ? 0 : (end - begin + parts - 1) / parts;
   KernelInvoker invoke = mock->invoke;
@@ -190,6 +247,7 @@ absl::StatusOr<RunHandle> MockDevice::Launch(std::string_view kernel,
         invoke(own);
       },
       parts);
+  if (emulated.has_value()) emulated_runs_[job] = {Occupy(start, *emulated), *emulated};
   absl::MutexLock lock(&stats_mu_);
   ++stats_.launches;
   ++stats_.launches_by_kernel[std::string(kernel)];
@@ -202,9 +260,40 @@ absl::Status MockDevice::Wait(RunHandle run, absl::Duration timeout) {
     return absl::Status(busy.status().code(),
                         absl::StrCat(info_.name, ": ", busy.status().message()));
   }
+  auto timed = emulated_runs_.find(run);
+  if (timed == emulated_runs_.end()) {
+    absl::MutexLock lock(&stats_mu_);
+    stats_.busy_seconds += absl::ToDoubleSeconds(*busy);
+    return absl::OkStatus();
+  }
+  const EmulatedRun emulated = timed->second;
+  emulated_runs_.erase(timed);
+  // No waiting for the card's clock here: results leave the card only through a Read, which
+  // does. A CPU that finished after the emulated end has held the card up.
+  const Clock::time_point computed = Clock::now();
   absl::MutexLock lock(&stats_mu_);
-  stats_.busy_seconds += absl::ToDoubleSeconds(*busy);
+  stats_.busy_seconds += emulated.seconds;  // the card's time, however long the CPU took
+  ++emulation_.launches;
+  if (computed > emulated.end) {
+    ++emulation_.overruns;
+    emulation_.overrun_seconds += std::chrono::duration<double>(computed - emulated.end).count();
+  }
   return absl::OkStatus();
+}
+
+MockDevice::Clock::time_point MockDevice::Occupy(Clock::time_point start, double seconds) {
+  card_free_at_ = std::max(start, card_free_at_) + ToClock(seconds);
+  return card_free_at_;
+}
+
+void MockDevice::EmulateTransfer(Clock::time_point start, size_t bytes, bool to_host) {
+  if (!timing_.has_value()) return;
+  const double seconds = timing_->transfer_seconds(bytes);
+  const Clock::time_point end = Occupy(start, seconds);
+  if (to_host) WaitUntil(end);
+  absl::MutexLock lock(&stats_mu_);
+  ++emulation_.transfers;
+  emulation_.transfer_seconds += seconds;
 }
 
 }  // namespace fabric

@@ -1,16 +1,21 @@
-// MockDevice: a card emulated in host memory, running the g++-compiled HLS kernels.
+// MockDevice: a card emulated in host memory, running the g++-compiled HLS kernels; optionally
+// timed like the card it stands in for (card_timing.h).
 #ifndef FABRIC_DEVICE_MOCK_MOCK_DEVICE_H_
 #define FABRIC_DEVICE_MOCK_MOCK_DEVICE_H_
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "device/device.h"
+#include "device/mock/card_timing.h"
 #include "device/mock/compute_units.h"
 
 namespace fabric {
@@ -24,9 +29,20 @@ struct MockDeviceOptions {
   int compute_units = 1;
   // Kernels the emulated bitstream offers; empty means all of kernels/kernel_signatures.h.
   std::vector<std::string> kernels;
+  // Timing emulation. When set, the mock keeps the emulated card's clock: every launch and
+  // every Write or Read occupies the card for timing->launch_seconds or
+  // timing->transfer_seconds, from when it is issued or the card finishes its earlier work,
+  // whichever is later. A Read returns no earlier than the clock reaches its end, so results
+  // reach the host no earlier than the card would deliver them; a launch's Wait returns once
+  // the CPU has computed it, letting the CPU work ahead of the clock, so a launch the CPU
+  // computes slower than the card is made up by faster ones (only a launch that finishes
+  // after its emulated end delays the card: an overrun). Busy time is the emulated kernel
+  // time. Unset, the mock runs as fast as the CPU computes.
+  std::optional<CardTiming> timing;
 };
 
-// Driven by one thread (its DeviceWorker); stats() is thread-safe.
+// Driven by one thread (its DeviceWorker); stats() is thread-safe. With timing, info().emulates
+// names the emulated card and stats().emulation says how faithfully it was kept to.
 class MockDevice : public Device {
  public:
   static absl::StatusOr<std::unique_ptr<MockDevice>> Create(MockDeviceOptions options);
@@ -44,6 +60,7 @@ class MockDevice : public Device {
   absl::Status Wait(RunHandle run, absl::Duration timeout) override;
 
  private:
+  using Clock = std::chrono::steady_clock;
   struct AlignedDelete {
     void operator()(uint8_t* memory) const;
   };
@@ -54,18 +71,43 @@ class MockDevice : public Device {
     MemoryKind kind;
   };
 
-  explicit MockDevice(DeviceInfo info);
+  // A launch's arguments checked against its kernel's spec, buffers resolved to addresses.
+  struct ResolvedLaunch {
+    std::vector<ResolvedArg> args;
+    std::vector<size_t> buffer_bytes;  // readable bytes from each buffer argument's address
+  };
+  // A timed launch: when it ends on the emulated card, and how long it takes there.
+  struct EmulatedRun {
+    Clock::time_point end;
+    double seconds;
+  };
+
+  MockDevice(DeviceInfo info, std::optional<CardTiming> timing);
   absl::StatusOr<Allocation*> Find(BufferId buffer, size_t offset, size_t bytes,
                                    const std::string& what);
+  absl::StatusOr<ResolvedLaunch> Resolve(std::string_view kernel, const KernelSpec& spec,
+                                         std::span<const KernelArg> args);
+  // The launch's time on the emulated card; nullopt when the mock runs untimed.
+  absl::StatusOr<std::optional<double>> EmulatedSeconds(const KernelSpec& spec,
+                                                        const ResolvedLaunch& launch) const;
+  // Books `seconds` of the card's time for work issued at `start`; returns when it ends.
+  Clock::time_point Occupy(Clock::time_point start, double seconds);
+  // With timing, books a host transfer of `bytes` issued at `start`; a transfer to the host
+  // blocks until it ends.
+  void EmulateTransfer(Clock::time_point start, size_t bytes, bool to_host);
 
   const DeviceInfo info_;
   std::unordered_map<BufferId, Allocation> buffers_;
   std::vector<uint64_t> bank_used_;
   BufferId next_buffer_ = 1;
   ComputeUnits compute_units_;
+  const std::optional<CardTiming> timing_;
+  std::unordered_map<RunHandle, EmulatedRun> emulated_runs_;  // timed launches not waited for
+  Clock::time_point card_free_at_;  // the emulated card's clock: when it has done its work
 
   mutable absl::Mutex stats_mu_;
   DeviceStats stats_ ABSL_GUARDED_BY(stats_mu_);
+  EmulationStats emulation_ ABSL_GUARDED_BY(stats_mu_);
 };
 
 }  // namespace fabric

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "planner/card_catalog.h"
 
 namespace fabric {
 namespace {
@@ -90,6 +91,13 @@ void CheckCards(const v1::ClusterConfig& config, Problems* problems) {
         problems->push_back(absl::StrCat(path, ".device: \"", card.device(),
                                          "\" is already the device of cards[", it->second,
                                          "]; each xrt card is a different Alveo card"));
+      }
+    }
+    if (!card.emulate().empty()) {
+      // The planner models the card, and a mock card is timed like it: only catalogue cards.
+      if (absl::StatusOr<planner::CardSpec> known = planner::FindCard(card.emulate());
+          !known.ok()) {
+        problems->push_back(absl::StrCat(path, ".emulate: ", known.status().message()));
       }
     }
     if (!card.emulate().empty() && card.has_custom()) {

@@ -158,6 +158,7 @@ INSTANTIATE_TEST_SUITE_P(
                       ShippedConfig{"eight-mock-cards.yaml", 8, "mock"},
                       ShippedConfig{"prefill-decode.yaml", 2, "mock"},
                       ShippedConfig{"two-prefill-two-decode.yaml", 4, "mock"},
+                      ShippedConfig{"two-emulated-u280-cards.yaml", 2, "mock"},
                       ShippedConfig{"two-u280-cards.yaml", 2, "xrt"},
                       ShippedConfig{"four-u280-cards.yaml", 4, "xrt"}),
     [](const ::testing::TestParamInfo<ShippedConfig>& info) {

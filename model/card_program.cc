@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -74,15 +75,16 @@ absl::Status CardProgram::AllocateBuffers() {
     ASSIGN_OR_RETURN(act_.logits_in_normed, allocate(logits * dim * f, kAct));
     ASSIGN_OR_RETURN(act_.logits_in_q8, allocate(Q8Bytes(logits, dim), kAct));
     ASSIGN_OR_RETURN(act_.logits, allocate(logits * shard_.vocab.size() * f, kAct));
-    ASSIGN_OR_RETURN(act_.logit_rows, allocate(logits * i, kAct));
   }
-  ASSIGN_OR_RETURN(act_.tokens, allocate(t * i, kAct));
-  ASSIGN_OR_RETURN(act_.positions, allocate(t * i, kAct));
-  ASSIGN_OR_RETURN(act_.sequences, allocate(t * i, kAct));
-  ASSIGN_OR_RETURN(act_.slots, allocate(t * i, kAct));
-  ASSIGN_OR_RETURN(act_.block_tables,
-                   allocate(int64_t{shape_.max_sequences} * shape_.max_blocks_per_sequence * i,
-                            kAct));
+  const BatchLayout layout = BatchLayout::For(shape_);
+  ASSIGN_OR_RETURN(act_.batch, allocate(int64_t{layout.capacity} * i, kAct));
+  auto field = [&](int offset) { return BufferRef{act_.batch, size_t(offset) * i}; };
+  act_.tokens = field(layout.tokens);
+  act_.positions = field(layout.positions);
+  act_.sequences = field(layout.sequences);
+  act_.slots = field(layout.slots);
+  act_.logit_rows = field(layout.logit_rows);
+  act_.block_tables = field(layout.block_tables);
   // A key and a value buffer per layer, not one for the shard: on a card each buffer lives in
   // one memory bank (an HBM pseudo-channel of 256 MiB on a U280), so per-layer buffers let the
   // cache spread over the KV channels and grow with them.
@@ -94,44 +96,55 @@ absl::Status CardProgram::AllocateBuffers() {
   return absl::OkStatus();
 }
 
+BatchLayout BatchLayout::For(const StepShape& shape) {
+  BatchLayout layout;
+  // Regions start 64 bytes apart at least, the alignment card DMA (and XRT sub-buffers) want.
+  constexpr int kAlignInts = 64 / sizeof(int);
+  int next = 0;
+  auto region = [&next](int ints) {
+    return std::exchange(next, next + (ints + kAlignInts - 1) / kAlignInts * kAlignInts);
+  };
+  layout.tokens = region(shape.max_tokens);
+  layout.positions = region(shape.max_tokens);
+  layout.sequences = region(shape.max_tokens);
+  layout.slots = region(shape.max_tokens);
+  layout.logit_rows = region(shape.max_logits);
+  layout.block_tables = region(shape.max_sequences * shape.max_blocks_per_sequence);
+  layout.capacity = next;
+  return layout;
+}
+
 std::shared_ptr<const BatchMetadata> EncodeBatch(const Batch& batch, const StepShape& shape) {
+  const BatchLayout layout = BatchLayout::For(shape);
+  const int max_blocks = shape.max_blocks_per_sequence;
   auto encoded = std::make_shared<BatchMetadata>();
-  encoded->tokens = batch.tokens;
-  encoded->positions = batch.positions;
-  encoded->sequences = batch.sequences;
-  encoded->logit_rows = batch.logit_tokens;
+  std::vector<int>& words = encoded->words;
+  words.assign(layout.block_tables + batch.block_tables.size() * max_blocks, 0);
+  std::copy(batch.tokens.begin(), batch.tokens.end(), words.begin() + layout.tokens);
+  std::copy(batch.positions.begin(), batch.positions.end(), words.begin() + layout.positions);
+  std::copy(batch.sequences.begin(), batch.sequences.end(), words.begin() + layout.sequences);
+  std::copy(batch.logit_tokens.begin(), batch.logit_tokens.end(),
+            words.begin() + layout.logit_rows);
   const int block_size = shape.block_size;
-  encoded->slots.resize(batch.size());
   for (int t = 0; t < batch.size(); ++t) {
     const std::vector<int>& table = batch.block_tables[batch.sequences[t]];
     const int position = batch.positions[t];
-    encoded->slots[t] = table[position / block_size] * block_size + position % block_size;
+    words[layout.slots + t] = table[position / block_size] * block_size + position % block_size;
   }
-  const int max_blocks = shape.max_blocks_per_sequence;
-  encoded->block_tables.assign(batch.block_tables.size() * max_blocks, 0);
   for (size_t s = 0; s < batch.block_tables.size(); ++s) {
     const std::vector<int>& table = batch.block_tables[s];
     std::copy_n(table.begin(), std::min<size_t>(table.size(), max_blocks),
-                encoded->block_tables.begin() + s * max_blocks);
+                words.begin() + layout.block_tables + s * max_blocks);
   }
   return encoded;
 }
 
 void CardProgram::UploadBatch(std::shared_ptr<const BatchMetadata> batch) {
   // The encoded batch is shared by the instance's cards and kept alive by this command.
-  worker_.Enqueue([this, batch](Device& device) -> absl::Status {
-    const std::pair<BufferId, const std::vector<int>*> fields[] = {
-        {act_.tokens, &batch->tokens},       {act_.positions, &batch->positions},
-        {act_.sequences, &batch->sequences}, {act_.slots, &batch->slots},
-        {act_.block_tables, &batch->block_tables},
-        {act_.logit_rows, shard_.classifier ? &batch->logit_rows : nullptr}};
-    for (const auto& [buffer, values] : fields) {
-      if (values == nullptr || values->empty()) continue;
-      RETURN_IF_ERROR(device.Write(
-          buffer, 0,
-          {reinterpret_cast<const uint8_t*>(values->data()), values->size() * sizeof(int)}));
-    }
-    return absl::OkStatus();
+  worker_.Enqueue([this, batch](Device& device) {
+    return device.Write(act_.batch, 0,
+                        {reinterpret_cast<const uint8_t*>(batch->words.data()),
+                         batch->words.size() * sizeof(int)});
   });
 }
 
@@ -142,7 +155,7 @@ void CardProgram::Launch(const char* kernel, std::vector<KernelArg> args) {
 void CardProgram::Embed(int n_tokens) {
   const CardTensor& table = weights_.embedding;
   Launch(table.type == TensorType::kQ8_0 ? "gather_q8_0" : "gather_f32",
-         {BufferRef{table.buffer}, BufferRef{act_.tokens}, BufferRef{act_.x}, config_.dim, 0,
+         {BufferRef{table.buffer}, act_.tokens, BufferRef{act_.x}, config_.dim, 0,
           n_tokens});
 }
 
@@ -198,13 +211,13 @@ void CardProgram::Layer(int layer, int n_tokens, const std::function<void()>& re
   Product(w.wq, normed, act_.q, n);
   Product(w.wk, normed, act_.k, n);
   Product(w.wv, normed, act_.v, n);
-  Launch("rope", {BufferRef{act_.q}, BufferRef{act_.k}, BufferRef{act_.positions}, q_dim_,
+  Launch("rope", {BufferRef{act_.q}, BufferRef{act_.k}, act_.positions, q_dim_,
                   kv_dim_, head_dim, config_.rope_theta, 0, n});
   Launch("kv_store", {BufferRef{act_.k}, BufferRef{act_.v}, k_cache, v_cache,
-                      BufferRef{act_.slots}, kv_dim_, 0, n});
+                      act_.slots, kv_dim_, 0, n});
   const int32_t heads = shard_.q_heads.size();
-  Launch("attention", {BufferRef{act_.q}, k_cache, v_cache, BufferRef{act_.block_tables},
-                       BufferRef{act_.sequences}, BufferRef{act_.positions},
+  Launch("attention", {BufferRef{act_.q}, k_cache, v_cache, act_.block_tables,
+                       act_.sequences, act_.positions,
                        BufferRef{act_.attended}, heads, shard_.kv_heads.size(), head_dim,
                        shape_.block_size, shape_.max_blocks_per_sequence, 0, n * heads});
   // projected: [T, dim], this card's part of the output projection
@@ -251,8 +264,8 @@ void CardProgram::FusedDecodeLayer(const CardLayer& w, BufferRef k_cache, Buffer
   Launch(q8 ? "decode_attention_q8_0" : "decode_attention_f32",
          {BufferRef{act_.x}, BufferRef{w.attn_norm.buffer}, BufferRef{w.wq.buffer},
           BufferRef{w.wk.buffer}, BufferRef{w.wv.buffer}, BufferRef{w.wo.buffer}, k_cache,
-          v_cache, BufferRef{act_.block_tables}, BufferRef{act_.sequences},
-          BufferRef{act_.positions}, BufferRef{act_.slots}, BufferRef{act_.projected}, dim,
+          v_cache, act_.block_tables, act_.sequences,
+          act_.positions, act_.slots, BufferRef{act_.projected}, dim,
           static_cast<int32_t>(shard_.q_heads.size()),
           static_cast<int32_t>(shard_.kv_heads.size()), config_.head_dim(),
           config_.rms_norm_eps, config_.rope_theta, shape_.block_size,
@@ -306,7 +319,7 @@ void CardProgram::WriteKvBlock(int layer, int block, HostFloats keys, HostFloats
 void CardProgram::Classify(int n_logits, HostFloats logits) {
   const int32_t n = n_logits, dim = config_.dim;
   // Only the rows whose logits are wanted go through the final norm and the classifier.
-  Launch("gather_f32", {BufferRef{act_.x}, BufferRef{act_.logit_rows}, BufferRef{act_.logits_in},
+  Launch("gather_f32", {BufferRef{act_.x}, act_.logit_rows, BufferRef{act_.logits_in},
                         dim, 0, n});
   Launch("rmsnorm", {BufferRef{act_.logits_in}, BufferRef{weights_.output_norm.buffer},
                      BufferRef{act_.logits_in_normed}, dim, config_.rms_norm_eps, 0, n});

@@ -31,13 +31,23 @@ struct StepShape {
 
 using HostFloats = std::shared_ptr<std::vector<float>>;
 
-// A batch's token metadata as the kernels read it, encoded once per (micro-)batch and written
-// to every card of the instance.
+// Where each field of a batch's metadata sits in the one card buffer that holds it, in ints:
+// regions sized for the step's limits, the block tables last since their used part varies
+// most. One buffer, so a step costs one host-to-card copy per card rather than one a field.
+struct BatchLayout {
+  int tokens = 0, positions = 0, sequences = 0;
+  int slots = 0;         // KV-cache row of each token
+  int logit_rows = 0;    // the tokens whose next-token logits the step wants
+  int block_tables = 0;  // [sequences, max_blocks_per_sequence]
+  int capacity = 0;      // ints in all
+  static BatchLayout For(const StepShape& shape);
+};
+
+// A batch's token metadata as the kernels read it, laid out by BatchLayout::For(shape) up to
+// the last block table used: encoded once per (micro-)batch and written to every card of the
+// instance.
 struct BatchMetadata {
-  std::vector<int> tokens, positions, sequences;
-  std::vector<int> slots;         // KV-cache row of each token
-  std::vector<int> block_tables;  // [sequences, max_blocks_per_sequence]
-  std::vector<int> logit_rows;
+  std::vector<int> words;
 };
 std::shared_ptr<const BatchMetadata> EncodeBatch(const Batch& batch, const StepShape& shape);
 
@@ -93,7 +103,8 @@ class CardProgram {
   struct Activations {
     BufferId x, normed, normed_q8, q, k, v, attended, attended_q8, projected, partials;
     BufferId gate, up, hidden, hidden_q8, logits_in, logits_in_normed, logits_in_q8, logits;
-    BufferId tokens, positions, sequences, slots, block_tables, logit_rows;
+    BufferId batch;  // the batch's metadata, laid out by BatchLayout
+    BufferRef tokens, positions, sequences, slots, block_tables, logit_rows;  // into `batch`
   };
   // A per-row input to a weight product: its F32 rows and, once quantized, its Q8_0 rows.
   struct Input {

@@ -1,6 +1,7 @@
 #include "planner/cluster_model.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 #include <limits>
 
@@ -70,8 +71,9 @@ double TransferSeconds(const Link& link, double bytes) {
   return link.latency_seconds + bytes / link.bytes_per_second;
 }
 
-// One step on one stage: its slowest card, the tensor-parallel all-reduces (two per layer)
-// and the classifier's logits read by the host.
+// One step on one stage: the host's copy of the batch's metadata to each card (tokens,
+// positions, cache slots, block tables: one transfer), its slowest card, the
+// tensor-parallel all-reduces (two per layer) and the classifier's logits read by the host.
 Cost StageStep(const Context& x, const Instance& inst, int stage, const StepShape& step) {
   const int tp = inst.shape.tensor_parallel;
   const CardSlice slice = SliceOf(x.shape, inst, stage);
@@ -83,6 +85,10 @@ Cost StageStep(const Context& x, const Instance& inst, int stage, const StepShap
     if (cost.seconds() > slowest.seconds()) slowest = cost;
   }
   const double tokens = static_cast<double>(step.sequences) * step.new_tokens;
+  // Four ints a token and a block table a sequence (of 16-position blocks).
+  const double metadata = 4 * sizeof(int32_t) * tokens +
+                          sizeof(int32_t) * step.sequences * (step.context / 16.0 + 1);
+  slowest.overhead_seconds += TransferSeconds(x.pcie, metadata);
   const double activations = tokens * x.shape.dim * x.shape.activation_bits / 8.0;
   if (tp > 1) {
     slowest.overhead_seconds +=

@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <limits>
 
 #include "kernels/decode_product.h"
 #include "kernels/kernel_signatures.h"
@@ -36,9 +35,7 @@ void DecodeAttentionBlock(float* x, const float* norm, const W* wq, const W* wk,
   const int kv_dim = n_kv_heads * head_dim;
   float* const result_rows = residual ? x : out;
   if (!FitsFusedDecode(dim, q_dim, kv_dim, /*hidden_dim=*/0)) {
-    for (int64_t i = int64_t(begin) * dim; i < int64_t(end) * dim; ++i) {
-      result_rows[i] = std::numeric_limits<float>::quiet_NaN();
-    }
+    FillNaNRows(result_rows, dim, begin, end);
     return;
   }
   constexpr int kTokens = kFusedDecodeTokens, kWidth = kMaxFusedWidth;

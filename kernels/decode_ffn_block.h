@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <limits>
 
 #include "kernels/decode_product.h"
 #include "kernels/kernel_signatures.h"
@@ -26,9 +25,7 @@ void DecodeFfnBlock(float* x, const float* norm, const W* w_gate, const W* w_up,
   // x, out: [tokens, dim]; per group of n tokens: gate, up, hidden: [n, hidden_dim]
   float* const result_rows = residual ? x : out;
   if (!FitsFusedDecode(dim, /*q_dim=*/0, /*kv_dim=*/0, hidden_dim)) {
-    for (int64_t i = int64_t(begin) * dim; i < int64_t(end) * dim; ++i) {
-      result_rows[i] = std::numeric_limits<float>::quiet_NaN();
-    }
+    FillNaNRows(result_rows, dim, begin, end);
     return;
   }
   constexpr int kTokens = kFusedDecodeTokens;

@@ -5,6 +5,8 @@
 #ifndef FABRIC_KERNELS_DECODE_PRODUCT_H_
 #define FABRIC_KERNELS_DECODE_PRODUCT_H_
 
+#include <cstdint>
+#include <limits>
 #include <type_traits>
 
 #include "kernels/formats.h"
@@ -37,6 +39,14 @@ inline void DecodeProduct(const W* w, const float* in, const BlockQ8_0* in_q8, f
     matvec_q8_0(w, in_q8, out, n_tokens, n_in, n_out, 0, n_out);
   } else {
     matvec_f32(w, in, out, n_tokens, n_in, n_out, 0, n_out);
+  }
+}
+
+// rows[t, :] = NaN for tokens t in [begin, end): what a fused kernel writes for a slice too
+// wide for its on-chip buffers, so the error cannot pass unnoticed. rows: [tokens, dim]
+inline void FillNaNRows(float* rows, int dim, int begin, int end) {
+  for (int64_t i = int64_t(begin) * dim; i < int64_t(end) * dim; ++i) {
+    rows[i] = std::numeric_limits<float>::quiet_NaN();
   }
 }
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "device/launch_checks.h"
 #include "device/mock/kernel_registry.h"
 
 namespace fabric {
@@ -29,12 +30,6 @@ void WaitUntil(std::chrono::steady_clock::time_point end) {
   const auto now = std::chrono::steady_clock::now();
   if (end - now > kSpinBeforeEnd) std::this_thread::sleep_for(end - now - kSpinBeforeEnd);
   while (std::chrono::steady_clock::now() < end) std::this_thread::yield();
-}
-
-ArgKind KindOfArg(const KernelArg& arg) {
-  if (std::holds_alternative<BufferRef>(arg)) return ArgKind::kBuffer;
-  if (std::holds_alternative<int32_t>(arg)) return ArgKind::kInt;
-  return ArgKind::kFloat;
 }
 
 }  // namespace
@@ -134,11 +129,7 @@ absl::StatusOr<MockDevice::Allocation*> MockDevice::Find(BufferId buffer, size_t
   if (it == buffers_.end()) {
     return absl::NotFoundError(absl::StrCat(info_.name, ": ", what, ": no buffer ", buffer));
   }
-  if (offset > it->second.bytes || bytes > it->second.bytes - offset) {
-    return absl::OutOfRangeError(absl::StrCat(info_.name, ": ", what, ": bytes [", offset, ", ",
-                                              offset + bytes, ") outside buffer ", buffer, " of ",
-                                              it->second.bytes, " bytes"));
-  }
+  RETURN_IF_ERROR(CheckBufferRange(info_.name, what, buffer, offset, bytes, it->second.bytes));
   return &it->second;
 }
 
@@ -169,20 +160,10 @@ absl::Status MockDevice::Read(BufferId buffer, size_t offset, std::span<uint8_t>
 absl::StatusOr<MockDevice::ResolvedLaunch> MockDevice::Resolve(std::string_view kernel,
                                                                const KernelSpec& spec,
                                                                std::span<const KernelArg> args) {
-  if (args.size() != spec.args.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(info_.name, ": kernel ", std::string(kernel),
-                                                   " takes ", spec.args.size(), " arguments, got ",
-                                                   args.size()));
-  }
+  RETURN_IF_ERROR(CheckLaunchArgs(info_.name, kernel, spec, args));
   ResolvedLaunch resolved{std::vector<ResolvedArg>(args.size()),
                           std::vector<size_t>(args.size(), 0)};
   for (size_t i = 0; i < args.size(); ++i) {
-    if (KindOfArg(args[i]) != spec.args[i].kind) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          info_.name, ": kernel ", std::string(kernel), " argument ",
-          std::string(spec.args[i].name), " must be ", std::string(ArgKindName(spec.args[i].kind)),
-          ", got ", std::string(ArgKindName(KindOfArg(args[i])))));
-    }
     if (const auto* ref = std::get_if<BufferRef>(&args[i])) {
       ASSIGN_OR_RETURN(Allocation * allocation, Find(ref->buffer, ref->offset, 0,
                                                      absl::StrCat(std::string(kernel), " argument ",
@@ -229,11 +210,6 @@ absl::StatusOr<RunHandle> MockDevice::Launch(std::string_view kernel,
   // The last two arguments are the [begin, end) work range: split it across compute units.
   const int begin = std::get<int32_t>(resolved[args.size() - 2]);
   const int end = std::get<int32_t>(resolved[args.size() - 1]);
-  if (end < begin || begin < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(info_.name, ": kernel ", std::string(kernel),
-                                                   " has an invalid range [", begin, ", ", end,
-                                                   ")"));
-  }
   ASSIGN_OR_RETURN(const std::optional<double> emulated, EmulatedSeconds(spec, launch));
   const int parts = std::min(end - begin, compute_units_.count());
   const int chunk = parts == 0 ? 0 : (end - begin + parts - 1) / parts;

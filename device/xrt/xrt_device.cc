@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "device/launch_checks.h"
 #include "device/mock/kernel_registry.h"
 #include "device/xrt/emulation_queue.h"
 #include "device/xrt/xrt_card.h"
@@ -24,12 +25,6 @@ namespace {
 
 // Buffers are padded to whole AXI bursts, as the mock pads them.
 constexpr size_t kAlignment = 64;
-
-ArgKind KindOfArg(const KernelArg& arg) {
-  if (std::holds_alternative<BufferRef>(arg)) return ArgKind::kBuffer;
-  if (std::holds_alternative<int32_t>(arg)) return ArgKind::kInt;
-  return ArgKind::kFloat;
-}
 
 std::string_view StateName(ert_cmd_state state) {
   switch (state) {
@@ -328,11 +323,7 @@ absl::StatusOr<XrtDevice::Buffer*> XrtDevice::Find(BufferId id, size_t offset, s
   if (it == xrt_->buffers.end()) {
     return absl::NotFoundError(absl::StrCat(info_.name, ": ", what, ": no buffer ", id));
   }
-  if (offset > it->second.bytes || bytes > it->second.bytes - offset) {
-    return absl::OutOfRangeError(absl::StrCat(info_.name, ": ", what, ": bytes [", offset, ", ",
-                                              offset + bytes, ") outside buffer ", id, " of ",
-                                              it->second.bytes, " bytes"));
-  }
+  RETURN_IF_ERROR(CheckBufferRange(info_.name, what, id, offset, bytes, it->second.bytes));
   return &it->second;
 }
 
@@ -370,31 +361,6 @@ absl::Status XrtDevice::Read(BufferId id, size_t offset, std::span<uint8_t> out)
   return absl::OkStatus();
 }
 
-absl::Status XrtDevice::CheckArgs(std::string_view kernel, std::span<const KernelArg> args) const {
-  const KernelSpec& spec = *xrt_->card->kernels.find(kernel)->second.spec;
-  if (args.size() != spec.args.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(info_.name, ": kernel ", std::string(kernel),
-                                                   " takes ", spec.args.size(), " arguments, got ",
-                                                   args.size()));
-  }
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (KindOfArg(args[i]) != spec.args[i].kind) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          info_.name, ": kernel ", std::string(kernel), " argument ",
-          std::string(spec.args[i].name), " must be ", std::string(ArgKindName(spec.args[i].kind)),
-          ", got ", std::string(ArgKindName(KindOfArg(args[i])))));
-    }
-  }
-  const int begin = std::get<int32_t>(args[args.size() - 2]);
-  const int end = std::get<int32_t>(args[args.size() - 1]);
-  if (end < begin || begin < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(info_.name, ": kernel ", std::string(kernel),
-                                                   " has an invalid range [", begin, ", ", end,
-                                                   ")"));
-  }
-  return absl::OkStatus();
-}
-
 // The buffer of argument `index`, refused when its bank is one the argument's port cannot
 // reach: XRT would copy it into a reachable bank behind our back and compute on the copy.
 absl::StatusOr<XrtDevice::Buffer*> XrtDevice::FindArgBuffer(std::string_view kernel, size_t index,
@@ -423,7 +389,8 @@ absl::StatusOr<RunHandle> XrtDevice::Launch(std::string_view kernel,
                                             std::string(kernel), "' (it offers ",
                                             absl::StrJoin(info_.kernels, ", "), ")"));
   }
-  RETURN_IF_ERROR(CheckArgs(kernel, args));
+  RETURN_IF_ERROR(
+      CheckLaunchArgs(info_.name, kernel, *xrt_->card->kernels.find(kernel)->second.spec, args));
   // Resolve every buffer first, so a bad argument launches nothing.
   std::vector<Buffer*> buffers(args.size(), nullptr);
   std::vector<uint8_t*> hosts(args.size(), nullptr);

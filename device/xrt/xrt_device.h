@@ -104,7 +104,6 @@ class XrtDevice : public Device {
   absl::StatusOr<int> ChooseBank(size_t bytes, std::string_view bank, MemoryKind kind) const;
   absl::StatusOr<Buffer*> Find(BufferId buffer, size_t offset, size_t bytes,
                                const std::string& what) const;
-  absl::Status CheckArgs(std::string_view kernel, std::span<const KernelArg> args) const;
   absl::StatusOr<Buffer*> FindArgBuffer(std::string_view kernel, size_t index,
                                         const BufferRef& ref) const;
   absl::Status StartRuns(std::span<const KernelArg> args, const std::vector<Buffer*>& buffers,

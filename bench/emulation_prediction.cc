@@ -4,7 +4,7 @@
 // needs TPOT of one plan at the benchmark's batch, to set beside `fabric bench`'s.
 //
 //   fabric-emulation-predict --config FILE [--prompt-tokens N] [--output-tokens N]
-//                            [--concurrency C]
+//                            [--concurrency C] [--host-step-us US]
 //
 // Prints one JSON object: plan, ttft_seconds, tpot_seconds (one sequence), batch (the
 // concurrency spread evenly over the decode-capable instances, as the scheduler admits
@@ -32,7 +32,7 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: fabric-emulation-predict --config FILE [--prompt-tokens N] [--output-tokens N] "
-    "[--concurrency C]";
+    "[--concurrency C] [--host-step-us US]";
 
 absl::StatusOr<planner::Role> RoleOf(const std::string& name) {
   if (name == "unified") return planner::Role::kUnified;
@@ -67,7 +67,8 @@ absl::StatusOr<planner::ClusterPlan> DeployedPlan(const v1::ClusterConfig& confi
 absl::Status Run(const std::vector<std::string>& args) {
   ASSIGN_OR_RETURN(
       const CliArgs flags,
-      CliArgs::Parse(args, {"config", "prompt-tokens", "output-tokens", "concurrency"}));
+      CliArgs::Parse(args,
+                     {"config", "prompt-tokens", "output-tokens", "concurrency", "host-step-us"}));
   if (flags.Has("help")) {
     std::printf("%s\n", kUsage);
     return absl::OkStatus();
@@ -80,6 +81,8 @@ absl::Status Run(const std::vector<std::string>& args) {
   ASSIGN_OR_RETURN(workload.prompt_tokens, flags.GetInt("prompt-tokens", workload.prompt_tokens));
   ASSIGN_OR_RETURN(workload.output_tokens, flags.GetInt("output-tokens", workload.output_tokens));
   ASSIGN_OR_RETURN(const int concurrency, flags.GetInt("concurrency", 1));
+  ASSIGN_OR_RETURN(const float host_step_us, flags.GetFloat("host-step-us", 0));
+  workload.host_step_seconds = host_step_us * 1e-6;
   ASSIGN_OR_RETURN(std::unique_ptr<ModelFile> model,
                    ModelFile::Open(config.model().path(), config.model().tokenizer()));
   ASSIGN_OR_RETURN(const planner::ModelShape shape,

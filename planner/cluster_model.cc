@@ -112,7 +112,7 @@ Cost PrefillOf(const Context& x, const Instance& inst) {
   for (int s = 0; s < pp; ++s) {
     cost += StageStep(x, inst, s, {.phase = Phase::kPrefill, .new_tokens = prompt});
   }
-  cost.overhead_seconds += (pp - 1) * HandoffFor(x, prompt);
+  cost.overhead_seconds += (pp - 1) * HandoffFor(x, prompt) + x.workload.host_step_seconds;
   return cost;
 }
 
@@ -139,7 +139,8 @@ Round DecodeOf(const Context& x, const Instance& inst, int batch) {
     round.cost += stage;
   }
   chain += (pp - 1) * HandoffFor(x, per_micro);
-  round.seconds = std::max(chain, micro * slowest);
+  // The host prepares the next step once the last micro-batch's logits are in.
+  round.seconds = std::max(chain, micro * slowest) + x.workload.host_step_seconds;
   return round;
 }
 

@@ -77,6 +77,10 @@ struct Workload {
   int prompt_tokens = 512;
   int output_tokens = 256;
   int max_batch = 32;  // most sequences one decode (or unified) instance runs at once
+  // The host's own time per step, outside the cards: collecting a step's logits, sampling,
+  // streaming and planning the next step. Not modeled; 0 unless measured on the serving host
+  // (Fabric's engine exports it as fabric_engine_host_seconds_total per step).
+  double host_step_seconds = 0;
 };
 
 // What one card holds under a plan, at the plan's batch.

@@ -102,9 +102,15 @@ bool Engine::TakeArrivals() {
 
 void Engine::Loop() {
   while (TakeArrivals()) {
+    const absl::Time start = absl::Now();
+    absl::Duration card_wait;
     DropCancelled();
     Admit();
-    Step();
+    const bool stepped = Step(&card_wait);
+    if (metrics_ && stepped) {
+      metrics_->steps.Increment();
+      metrics_->host_seconds.Increment(absl::ToDoubleSeconds(absl::Now() - start - card_wait));
+    }
     if (metrics_) {
       metrics_->running.Set(running_count_.load());
       metrics_->waiting.Set(waiting_count_.load());
@@ -202,7 +208,7 @@ void Engine::GrowOrPreempt(Replica& replica) {
   }
 }
 
-void Engine::Step() {
+bool Engine::Step(absl::Duration* card_wait) {
   struct Planned {
     Batch batch;
     std::vector<std::pair<Sequence*, int>> fed;  // sequence, tokens fed this step
@@ -259,7 +265,9 @@ void Engine::Step() {
       Reap(replicas_[r]);
       continue;
     }
+    const absl::Time collecting = absl::Now();
     absl::StatusOr<std::vector<float>> logits = replicas_[r].program->Collect();
+    *card_wait += absl::Now() - collecting;
     if (!logits.ok()) {
       for (auto& [seq, n] : plan.fed) Finish(*seq, FinishReason::kError, logits.status());
       Reap(replicas_[r]);
@@ -274,6 +282,8 @@ void Engine::Step() {
   for (Replica& replica : replicas_) {
     if (replica.role == InstanceRole::kPrefill) HandOff(replica);
   }
+  return std::any_of(plans.begin(), plans.end(),
+                     [](const Planned& plan) { return plan.submitted; });
 }
 
 bool Engine::AwaitsHandOff(const Replica& replica, const Sequence& seq) {

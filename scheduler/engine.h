@@ -85,7 +85,9 @@ class Engine {
   void HandOff(Replica& prefill);
   // A sequence on a prefill instance that has its next token and waits to move.
   static bool AwaitsHandOff(const Replica& replica, const Sequence& seq);
-  void Step();
+  // Runs one step of every instance with work; false when none had any. Adds the time it
+  // waited for the cards' results to *card_wait.
+  bool Step(absl::Duration* card_wait);
   // Samples from `logits` for `seq`, reports the token, and returns false if it finished.
   bool Emit(Sequence& seq, std::span<float> logits);
   void Finish(Sequence& seq, FinishReason reason, absl::Status status = absl::OkStatus());

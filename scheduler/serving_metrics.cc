@@ -45,6 +45,10 @@ ServingMetrics::ServingMetrics(MetricsRegistry& r)
       batch_tokens(r.Histogram("fabric_iteration_tokens",
                                "Tokens in one scheduler step of one model instance.",
                                {1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096})),
+      steps(r.Counter("fabric_engine_steps_total", "Scheduler steps that ran a batch.")),
+      host_seconds(r.Counter("fabric_engine_host_seconds_total",
+                             "The scheduler's own time in its steps, outside its waits for the "
+                             "cards' results: sampling, streaming, planning, uploads.")),
       registry(r) {
   for (FinishReason reason : {FinishReason::kStop, FinishReason::kLength,
                               FinishReason::kCancelled, FinishReason::kError}) {

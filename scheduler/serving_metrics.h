@@ -30,6 +30,10 @@ struct ServingMetrics {
   prometheus::Counter& kv_transfer_seconds;
   prometheus::Histogram& batch_sequences;   // sequences in one step of one instance
   prometheus::Histogram& batch_tokens;      // tokens in one step of one instance
+  // Scheduler steps that ran a batch, and the engine's own time in them: all but its waits
+  // for the cards' results (what `fabric plan --host-step-us` takes).
+  prometheus::Counter& steps;
+  prometheus::Counter& host_seconds;
   MetricsRegistry& registry;
 
   // requests finished, by reason

@@ -28,14 +28,16 @@ constexpr char kUsage[] =
     "usage: fabric plan --model FILE|SHAPE [--tokenizer FILE] (--config FILE | --cards CARD:N,...)\n"
     "                   [--goal latency|throughput] [--link pcie|qsfp] [--precision P]\n"
     "                   [--prompt-tokens N] [--output-tokens N] [--max-batch N] [--sparsity N:M]\n"
-    "                   [--top N]\n"
+    "                   [--host-step-us US] [--top N]\n"
     "Predicts every tensor x pipeline parallel plan and prefill/decode split of the model on\n"
     "the cards with the analytical model (planner/README.md), marks the best for the goal\n"
     "(default latency) and says why the others do not fit. SHAPE is a named shape (llama2-7b,\n"
     "tinyllama-1.1b, gpt2-medium, ...; weights q8_0 unless --precision fp16|f32|q8_0|int4).\n"
     "Config cards name the card they are with `emulate: u280` or `custom: {...}`; --cards\n"
     "takes catalogue cards (u50, u55c, u280, v80, vck5000). Defaults: link pcie, 512-token\n"
-    "prompts, 256 output tokens, 32 sequences per decode instance, 10 plans shown.";
+    "prompts, 256 output tokens, 32 sequences per decode instance, 10 plans shown.\n"
+    "--host-step-us adds the serving host's own time per step (not modeled: measure it as\n"
+    "fabric_engine_host_seconds_total / fabric_engine_steps_total of a running server).";
 
 constexpr double kGiB = double{1 << 30};
 constexpr char kDefaultPrecision[] = "q8_0";
@@ -129,10 +131,15 @@ absl::StatusOr<Options> ParseOptions(const CliArgs& flags) {
   ASSIGN_OR_RETURN(w.prompt_tokens, flags.GetInt("prompt-tokens", w.prompt_tokens));
   ASSIGN_OR_RETURN(w.output_tokens, flags.GetInt("output-tokens", w.output_tokens));
   ASSIGN_OR_RETURN(w.max_batch, flags.GetInt("max-batch", batch));
+  ASSIGN_OR_RETURN(const float host_step_us, flags.GetFloat("host-step-us", 0));
+  w.host_step_seconds = host_step_us * 1e-6;
   ASSIGN_OR_RETURN(options.top, flags.GetInt("top", options.top));
   if (w.prompt_tokens < 1 || w.output_tokens < 1 || w.max_batch < 1 || options.top < 1) {
     return absl::InvalidArgumentError(
         "--prompt-tokens, --output-tokens, --max-batch and --top must be at least 1");
+  }
+  if (!(host_step_us >= 0)) {
+    return absl::InvalidArgumentError("--host-step-us must be 0 or more");
   }
   return options;
 }
@@ -304,6 +311,7 @@ absl::StatusOr<std::vector<CardSpec>> CardsFromConfig(const v1::ClusterConfig& c
 absl::StatusOr<std::string> PlanCommandOutput(const std::vector<std::string>& args) {
   auto parsed = CliArgs::Parse(args, {"model", "tokenizer", "config", "cards", "link", "goal",
                                       "precision", "prompt-tokens", "output-tokens", "max-batch",
+                                      "host-step-us",
                                       "sparsity", "top"});
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(parsed.status().message(), "\n", kUsage));

@@ -56,6 +56,24 @@ TEST(PlanSearchTest, RankingPutsTheBestPlanFirst) {
   }
 }
 
+// The host's own time per step, when given, adds once to every step: to TTFT and to the time
+// per token, alone and at the plan's batch.
+TEST(PlanSearchTest, HostTimePerStepAddsToEveryStep) {
+  Workload with_host;
+  with_host.host_step_seconds = 75e-6;
+  for (const ClusterPlan& plan : {Unified(1, 1), Unified(2, 1), Unified(1, 2)}) {
+    const PlanEstimate cards =
+        EstimatePlan(Shape("llama2-7b", "q8_0"), Cards("u280", 2), plan, Workload{});
+    const PlanEstimate host =
+        EstimatePlan(Shape("llama2-7b", "q8_0"), Cards("u280", 2), plan, with_host);
+    ASSERT_TRUE(cards.fits && host.fits) << plan.Describe();
+    EXPECT_NEAR(host.ttft_seconds - cards.ttft_seconds, 75e-6, 1e-12) << plan.Describe();
+    EXPECT_NEAR(host.tpot_seconds - cards.tpot_seconds, 75e-6, 1e-12) << plan.Describe();
+    EXPECT_NEAR(host.batch_tpot_seconds - cards.batch_tpot_seconds, 75e-6, 1e-12)
+        << plan.Describe();
+  }
+}
+
 TEST(PlanSearchTest, RejectsWhatDoesNotFitWithTheReason) {
   const PlanEstimate estimate =
       EstimatePlan(Shape("llama2-13b", "fp16"), Cards("u280", 1), Unified(1, 1), Workload{});

@@ -285,6 +285,9 @@ TEST_F(ServingTest, ModelsHealthReadyAndMetrics) {
     EXPECT_THAT(metrics.body, HasSubstr(name));
   }
   EXPECT_GE(MetricValue("fabric_generation_tokens_total"), 4);
+  // A prompt step and three decode steps at least, each with some host time of its own.
+  EXPECT_GE(MetricValue("fabric_engine_steps_total"), 4);
+  EXPECT_GT(MetricValue("fabric_engine_host_seconds_total"), 0);
 }
 
 TEST_F(ServingTest, AClientThatHangsUpFreesItsSlot) {

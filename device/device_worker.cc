@@ -1,10 +1,19 @@
 #include "device/device_worker.h"
 
+#include <chrono>
+#include <thread>
 #include <utility>
 
 #include "common/status_macros.h"
 
 namespace fabric {
+namespace {
+
+// How long Sync watches for the queue to drain before it sleeps: a step of a small model on a
+// fast card.
+constexpr std::chrono::microseconds kSpinBeforeSleep(300);
+
+}  // namespace
 
 DeviceWorker::DeviceWorker(std::unique_ptr<Device> device, absl::Duration launch_timeout)
     : device_(std::move(device)), launch_timeout_(launch_timeout), thread_([this] { Loop(); }) {}
@@ -20,11 +29,13 @@ DeviceWorker::~DeviceWorker() {
 void DeviceWorker::Enqueue(Command command) {
   absl::MutexLock lock(&mu_);
   queue_.push_back({std::move(command), nullptr});
+  outstanding_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void DeviceWorker::Signal(std::shared_ptr<Fence> fence) {
   absl::MutexLock lock(&mu_);
   queue_.push_back({nullptr, std::move(fence)});
+  outstanding_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void DeviceWorker::WaitFor(std::shared_ptr<Fence> fence) {
@@ -32,6 +43,11 @@ void DeviceWorker::WaitFor(std::shared_ptr<Fence> fence) {
 }
 
 absl::Status DeviceWorker::Sync() {
+  const auto until = std::chrono::steady_clock::now() + kSpinBeforeSleep;
+  while (outstanding_.load(std::memory_order_acquire) != 0 &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::yield();
+  }
   absl::MutexLock lock(&mu_);
   auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return queue_.empty() && !busy_; };
   mu_.Await(absl::Condition(&idle));
@@ -52,15 +68,20 @@ void DeviceWorker::Loop() {
       queue_.pop_front();
       if (entry.signal != nullptr) {
         entry.signal->Signal(first_error_.ok());
+        outstanding_.fetch_sub(1, std::memory_order_release);
         continue;
       }
-      if (!first_error_.ok()) continue;  // skip: an earlier command of this batch failed
+      if (!first_error_.ok()) {  // skip: an earlier command of this batch failed
+        outstanding_.fetch_sub(1, std::memory_order_release);
+        continue;
+      }
       busy_ = true;
     }
     absl::Status status = entry.command(*device_);
     absl::MutexLock lock(&mu_);
     busy_ = false;
     if (!status.ok() && first_error_.ok()) first_error_ = std::move(status);
+    outstanding_.fetch_sub(1, std::memory_order_release);
   }
 }
 

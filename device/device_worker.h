@@ -2,6 +2,7 @@
 #ifndef FABRIC_DEVICE_DEVICE_WORKER_H_
 #define FABRIC_DEVICE_DEVICE_WORKER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -69,6 +70,9 @@ class DeviceWorker {
     std::shared_ptr<Fence> signal;     // or: a fence to signal whatever happened
   };
   std::deque<Entry> queue_ ABSL_GUARDED_BY(mu_);
+  // Commands queued or running, readable without the lock: Sync watches it briefly before it
+  // sleeps, since waking a sleeping thread costs tens of microseconds a step.
+  std::atomic<size_t> outstanding_{0};
   bool busy_ ABSL_GUARDED_BY(mu_) = false;  // a command is running
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status first_error_ ABSL_GUARDED_BY(mu_);

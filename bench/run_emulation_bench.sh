@@ -23,43 +23,8 @@ runs=${RUNS:-5}
 concurrencies=${CONCURRENCY:-"1 4"}
 port=${PORT:-18480}
 work=$(mktemp -d)
-server=""
-
-stop_server() {
-  if [[ -n $server ]]; then
-    kill -TERM "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-    server=""
-  fi
-}
+source bench/serve_helpers.sh
 trap 'stop_server; rm -rf "$work"' EXIT
-
-start_server() {  # config file
-  "$build/fabric" serve --config "$1" --http-port "$port" --grpc-port 0 >"$work/serve.log" 2>&1 &
-  server=$!
-  for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return 0
-    sleep 0.2
-  done
-  cat "$work/serve.log" >&2
-  return 1
-}
-
-# A metric summed over its series (all cards) in a /metrics scrape.
-metric() {  # file name
-  awk -v name="$2" '$1 == name || index($1, name "{") == 1 { sum += $2 }
-    END { printf "%.9g", sum }' "$1"
-}
-
-# How much a metric grew from one scrape to a later one.
-delta() {  # earlier later name
-  awk -v a="$(metric "$2" "$3")" -v b="$(metric "$1" "$3")" 'BEGIN { printf "%.9g", a - b }'
-}
-
-median() {
-  sort -g | awk '{ v[NR] = $1 }
-    END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 # Runs the benchmark RUNS times at concurrency $1; prints one line per run and leaves the runs'
 # median TPOT (ms) in $work/tpot and the metric deltas in $work/deltas.
@@ -74,7 +39,7 @@ bench_runs() {
       --output-json "$work/run.json" >/dev/null 2>&1
     curl -s "http://127.0.0.1:$port/metrics" >"$work/after"
     local tpot
-    tpot=$(sed -n 's/.*"median_tpot_ms": *\([0-9.eE+-]*\).*/\1/p' "$work/run.json")
+    tpot=$(json_field "$work/run.json" median_tpot_ms)
     echo "$tpot" >>"$work/tpot"
     printf '  c=%s run %s: median TPOT %.4f ms, overruns %s\n' "$c" "$run" "$tpot" \
       "$(delta "$work/before" "$work/after" fabric_device_emulation_overruns_total)"

@@ -52,6 +52,9 @@ struct DeviceInfo {
   std::vector<std::string> kernels;  // the kernels its bitstream (profile) offers
   // A mock card timed like a real one: the card it emulates ("u280"); empty otherwise.
   std::string emulates;
+  // The card's own name as its driver reports it (an Alveo's shell, e.g.
+  // "xilinx_u280_gen3x16_xdma_base_1"); empty where it does not say (mock cards, no-op shim).
+  std::string product;
 };
 
 // How faithfully a mock card timed like a real one kept to its emulated times.

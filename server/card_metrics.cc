@@ -26,17 +26,22 @@ struct CardSeries {
   EmulationSeries emulation;
 };
 
-// fabric_device_info: 1 for every card, saying what it is and, for a timed mock card, which
-// card's timing its figures emulate (empty otherwise).
+// fabric_device_info: 1 for every card, saying what it is (its kind and, where the driver
+// reports it, its product name) and, for a timed mock card, which card's timing its figures
+// emulate (empty otherwise).
 EmulationSeries RegisterEmulation(MetricsRegistry& metrics, DeviceWorker& card) {
   const std::string& name = card.info().name;
   const std::string& emulates = card.info().emulates;
   EmulationSeries series;
   metrics
       .Gauge("fabric_device_info",
-             "1 for every card: its kind, and the card whose timing a mock card emulates (its "
-             "latencies and busy time are then the emulated card's).",
-             {{"device", name}, {"kind", card.info().kind}, {"emulates", emulates}})
+             "1 for every card: its kind, its product name as its driver reports it, and the "
+             "card whose timing a mock card emulates (its latencies and busy time are then the "
+             "emulated card's).",
+             {{"device", name},
+              {"kind", card.info().kind},
+              {"product", card.info().product},
+              {"emulates", emulates}})
       .Set(1);
   if (emulates.empty()) return series;
   const MetricLabels device = {{"device", name}};

@@ -176,7 +176,7 @@ absl::StatusOr<std::unique_ptr<XrtDevice>> XrtDevice::Open(XrtDeviceOptions opti
   }
   info.compute_units = std::max(info.compute_units, 1);
   auto xrt = std::make_unique<Xrt>();
-  std::optional<std::string> card_name = card->card_name;
+  info.product = card->card_name.value_or("");
   xrt->bank_used.assign(card->banks.size(), 0);
   xrt->card = std::move(card);
   if (options.emulate_kernels_on_host) {
@@ -184,12 +184,11 @@ absl::StatusOr<std::unique_ptr<XrtDevice>> XrtDevice::Open(XrtDeviceOptions opti
     xrt->before_emulated_run = std::move(options.before_emulated_run);
   }
   return std::unique_ptr<XrtDevice>(
-      new XrtDevice(std::move(info), std::move(xrt), std::move(card_name)));
+      new XrtDevice(std::move(info), std::move(xrt)));
 }
 
-XrtDevice::XrtDevice(DeviceInfo info, std::unique_ptr<Xrt> xrt,
-                     std::optional<std::string> card_name)
-    : info_(std::move(info)), card_name_(std::move(card_name)), xrt_(std::move(xrt)) {}
+XrtDevice::XrtDevice(DeviceInfo info, std::unique_ptr<Xrt> xrt)
+    : info_(std::move(info)), xrt_(std::move(xrt)) {}
 
 XrtDevice::~XrtDevice() {
   xrt_->emulation.reset();  // finishes the queued emulated runs first

@@ -53,7 +53,7 @@ struct XrtDeviceOptions {
 bool XrtNoopMode();
 
 // Owned by the DeviceWorker that drives it, one thread at a time like every Device; stats(),
-// sensors(), info() and card_name() may be called from any thread. XRT calls that open or close
+// sensors() and info() may be called from any thread. XRT calls that open or close
 // cards are serialized process-wide against all other XRT calls (see XrtLock in xrt_card.h), so
 // cards may be opened, driven and closed from several threads. As on a card, a run may read
 // buffers written before its launch and its results are there once Wait returns; free a buffer
@@ -84,8 +84,6 @@ class XrtDevice : public Device {
                                    std::span<const KernelArg> args) override;
   absl::Status Wait(RunHandle run, absl::Duration timeout) override;
 
-  // The card's name as XRT reports it (its shell), absent when XRT does not say (no-op shim).
-  const std::optional<std::string>& card_name() const { return card_name_; }
   // Temperature and power now; absent values are absent (always, under the no-op shim).
   CardSensors sensors() const;
   // The bank `buffer` lives in.
@@ -100,7 +98,7 @@ class XrtDevice : public Device {
   struct Buffer;
   struct Run;
 
-  XrtDevice(DeviceInfo info, std::unique_ptr<Xrt> xrt, std::optional<std::string> card_name);
+  XrtDevice(DeviceInfo info, std::unique_ptr<Xrt> xrt);
   absl::StatusOr<int> ChooseBank(size_t bytes, std::string_view bank, MemoryKind kind) const;
   absl::StatusOr<Buffer*> Find(BufferId buffer, size_t offset, size_t bytes,
                                const std::string& what) const;
@@ -112,7 +110,6 @@ class XrtDevice : public Device {
   void AbandonStartedRuns(Run& run);
 
   const DeviceInfo info_;
-  const std::optional<std::string> card_name_;
   std::unique_ptr<Xrt> xrt_;
 
   mutable absl::Mutex stats_mu_;

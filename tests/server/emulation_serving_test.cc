@@ -68,10 +68,10 @@ TEST_F(EmulatedServingTest, MetricsMarkEmulatedCards) {
       "    memory_bytes: 1GiB\n"
       "    custom: {name: my-card, dsp_slices: 2000, hbm_bytes: 4GiB,\n"
       "             hbm_gigabytes_per_second: 100, pcie_gen: 4, pcie_lanes: 8}\n"));
-  EXPECT_THAT(metrics,
-              HasSubstr("fabric_device_info{device=\"card0\",emulates=\"u280\",kind=\"mock\"} 1"));
+  EXPECT_THAT(metrics, HasSubstr("fabric_device_info{device=\"card0\",emulates=\"u280\","
+                                 "kind=\"mock\",product=\"\"} 1"));
   EXPECT_THAT(metrics, HasSubstr("fabric_device_info{device=\"card1\",emulates=\"my-card\","
-                                 "kind=\"mock\"} 1"));
+                                 "kind=\"mock\",product=\"\"} 1"));
   for (const char* card : {"card0", "card1"}) {
     const std::string device = std::string("{device=\"") + card + "\"}";
     EXPECT_THAT(metrics, HasSubstr("fabric_device_emulation_overruns_total" + device));
@@ -88,8 +88,8 @@ TEST_F(EmulatedServingTest, MetricsMarkEmulatedCards) {
 TEST_F(EmulatedServingTest, UntimedMockCardsAreMarkedAsSuch) {
   const std::string metrics =
       MetricsAfterARequest(Config("  - {id: card0, compute_units: 1, memory_bytes: 1GiB}\n"));
-  EXPECT_THAT(metrics,
-              HasSubstr("fabric_device_info{device=\"card0\",emulates=\"\",kind=\"mock\"} 1"));
+  EXPECT_THAT(metrics, HasSubstr("fabric_device_info{device=\"card0\",emulates=\"\","
+                                 "kind=\"mock\",product=\"\"} 1"));
   EXPECT_THAT(metrics, Not(HasSubstr("fabric_device_emulation_overruns_total")));
   EXPECT_THAT(metrics, Not(HasSubstr("fabric_device_emulated_transfer_seconds_total")));
 }

@@ -111,8 +111,18 @@ class EngineTest : public ::testing::Test {
   std::unique_ptr<Engine> engine_;
 };
 
+// Whether some step of some instance carried more than one sequence: the batch-size
+// histogram's sum exceeds its count.
+bool SomeStepBatched(ServingMetrics& metrics) {
+  const prometheus::ClientMetric::Histogram histogram =
+      metrics.batch_sequences.Collect().histogram;
+  return histogram.sample_sum > static_cast<double>(histogram.sample_count);
+}
+
 TEST_F(EngineTest, ConcurrentRequestsGetTheTextTheyGetAlone) {
-  StartEngine(1, {.max_batch_tokens = 64, .max_sequences = 16});
+  MetricsRegistry registry;
+  ServingMetrics metrics(registry);
+  StartEngine(1, {.max_batch_tokens = 64, .max_sequences = 16}, {}, &metrics);
   const std::vector<std::string> prompts = {"Once upon a time", "Lily and Tom", "The cat",
                                             "One day, a big dog", "Hello", "She was happy"};
   std::vector<GenerationRequest> requests;
@@ -129,6 +139,7 @@ TEST_F(EngineTest, ConcurrentRequestsGetTheTextTheyGetAlone) {
               static_cast<int>(collectors[i]->tokens().size()));
   }
   EXPECT_EQ(engine_->running(), 0);
+  EXPECT_TRUE(SomeStepBatched(metrics)) << "the requests never ran together";
 }
 
 TEST_F(EngineTest, WhenKvBlocksRunOutTheNewestIsPreemptedAndEveryRequestStillCompletes) {
@@ -180,6 +191,8 @@ TEST_F(EngineTest, PrefillAndDecodeInstancesGiveTheTextOfOneCard) {
     EXPECT_EQ(collectors[i]->tokens(), Alone(requests[i])) << "request " << i;
   }
   EXPECT_GT(metrics.kv_transfer_bytes.Value(), 0);
+  EXPECT_GT(metrics.kv_transfer_seconds.Value(), 0);
+  EXPECT_TRUE(SomeStepBatched(metrics)) << "the requests never ran together";
   // The prefill card ran no decode steps: every single-token step ran on the decode card.
   EXPECT_EQ(workers_[0]->stats().launches_by_kernel.count("matvec_f32"), 0u);
   EXPECT_GT(workers_[1]->stats().launches_by_kernel.count("matvec_f32"), 0u);

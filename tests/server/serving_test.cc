@@ -17,6 +17,7 @@
 #include "model/generator.h"
 #include "model/model_file.h"
 #include "nlohmann/json.hpp"
+#include "server/config/config_loader.h"
 #include "server/config/config_validation.h"
 #include "scheduler/utf8_stream.h"
 #include "server/fabric_server.h"
@@ -335,16 +336,26 @@ TEST(ServingParallelTest, AShardedDeploymentServesTheSameText) {
   EXPECT_THAT(metrics, Not(HasSubstr("fabric_device_pipeline_bytes_total{device=\"card2\"} 0\n")));
 }
 
-TEST(ServingDisaggregatedTest, PrefillKernelsRunOnPrefillCardsAndDecodeKernelsOnDecodeCards) {
-  v1::ClusterConfig config = TestConfig(2);
-  // One compute unit, as a decode bitstream's fused layer has: decode steps then take it.
-  config.mutable_cards(1)->set_compute_units(1);
-  v1::CardGroupConfig* prefill = config.add_groups();
-  prefill->set_role("prefill");
-  prefill->add_cards("card0");
-  v1::CardGroupConfig* decode = config.add_groups();
-  decode->set_role("decode");
-  decode->add_cards("card1");
+// A shipped prefill/decode deployment and the cards of each role.
+struct Disaggregated {
+  std::string file;
+  std::vector<std::string> prefill_cards;
+  std::vector<std::string> decode_cards;
+};
+
+class ServingDisaggregatedTest : public ::testing::TestWithParam<Disaggregated> {};
+
+TEST_P(ServingDisaggregatedTest, PrefillKernelsRunOnPrefillCardsAndDecodeKernelsOnDecodeCards) {
+  const std::string root = FABRIC_SOURCE_DIR;
+  absl::StatusOr<v1::ClusterConfig> loaded =
+      LoadClusterConfig(root + "/deploy/configs/" + GetParam().file);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  v1::ClusterConfig config = *std::move(loaded);
+  ApplyDefaults(&config);
+  config.mutable_model()->set_path(root + "/" + config.model().path());
+  config.mutable_model()->set_tokenizer(root + "/" + config.model().tokenizer());
+  config.mutable_server()->set_http_port(0);
+  config.mutable_server()->set_grpc_port(0);
   ASSERT_TRUE(ValidateClusterConfig(config).ok()) << ValidateClusterConfig(config);
   auto server = std::move(FabricServer::Start(config)).value();
   const std::string base = "http://127.0.0.1:" + std::to_string(server->http_port());
@@ -363,18 +374,37 @@ TEST(ServingDisaggregatedTest, PrefillKernelsRunOnPrefillCardsAndDecodeKernelsOn
     const size_t at = metrics.find(key);
     return at == std::string::npos ? 0.0 : std::stod(metrics.substr(at + key.size()));
   };
-  EXPECT_GT(launches("card0", "matmul_f32"), 0);
-  EXPECT_EQ(launches("card0", "matvec_f32"), 0);
-  EXPECT_GT(launches("card1", "matvec_f32"), 0);  // the classifier
-  EXPECT_EQ(launches("card1", "matmul_f32"), 0);
-  for (const char* fused : {"decode_attention_f32", "decode_ffn_f32"}) {
-    EXPECT_EQ(launches("card0", fused), 0) << fused;
-    // Two launches a layer per decode step: every decode step took the fused layer.
-    EXPECT_EQ(launches("card1", fused), launches("card1", "matvec_f32") * 5) << fused;
+  for (const std::string& card : GetParam().prefill_cards) {
+    EXPECT_GT(launches(card, "matmul_f32"), 0) << card;
+    EXPECT_EQ(launches(card, "matvec_f32"), 0) << card;
+    for (const char* fused : {"decode_attention_f32", "decode_ffn_f32"}) {
+      EXPECT_EQ(launches(card, fused), 0) << card << " " << fused;
+    }
   }
-  EXPECT_EQ(launches("card1", "attention"), 0);
+  for (const std::string& card : GetParam().decode_cards) {
+    EXPECT_GT(launches(card, "matvec_f32"), 0) << card;  // the classifier
+    EXPECT_EQ(launches(card, "matmul_f32"), 0) << card;
+    // Two launches a layer per decode step: every decode step took the fused layer.
+    for (const char* fused : {"decode_attention_f32", "decode_ffn_f32"}) {
+      EXPECT_EQ(launches(card, fused), launches(card, "matvec_f32") * 5) << card << " " << fused;
+    }
+    EXPECT_EQ(launches(card, "attention"), 0) << card;
+  }
   EXPECT_THAT(metrics, Not(HasSubstr("fabric_kv_transfer_bytes_total 0\n")));
+  EXPECT_THAT(metrics, Not(HasSubstr("fabric_role_busy_seconds_total{role=\"prefill\"} 0\n")));
+  EXPECT_THAT(metrics, Not(HasSubstr("fabric_role_busy_seconds_total{role=\"decode\"} 0\n")));
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    ShippedConfigs, ServingDisaggregatedTest,
+    ::testing::Values(Disaggregated{"prefill-decode.yaml", {"card0"}, {"card1"}},
+                      Disaggregated{"two-prefill-two-decode.yaml",
+                                    {"prefill0", "prefill1"},
+                                    {"decode0", "decode1"}}),
+    [](const ::testing::TestParamInfo<Disaggregated>& info) {
+      return info.param.prefill_cards.size() == 1 ? std::string("OnePlusOne")
+                                                  : std::string("TwoPlusTwo");
+    });
 
 TEST(ServingParallelTest, BadParallelismFailsFastWithAdvice) {
   v1::ClusterConfig heads = TestConfig(3);

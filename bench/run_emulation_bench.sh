@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Timing emulation against the planner (issue 7, planner/README.md "Timing emulation on mock
-# cards"): serves CONFIG (mock cards emulating U280s), runs `fabric bench` streaming at each
-# fixed concurrency RUNS times, and prints the median of the runs' median TPOT beside the
-# planner's TPOT for the same model, cards, TP x PP and batch (fabric-emulation-predict), their
-# ratio, and what the emulation counted over the runs: launches the CPU finished after their
-# emulated end (overruns) and the emulated host <-> card transfer time per step. The same
-# benchmark on the config's cards without timing (UNTIMED=1, the default) shows the host's
-# own time per token, which no card changes.
+# cards"). First, unless UNTIMED=0, serves CONFIG's cards without timing and measures the
+# host's own overhead per step at each concurrency: median TPOT less the CPU's kernel time per
+# step (the engine, sampling, streaming and thread hand-offs, which no card changes). Then
+# serves CONFIG (mock cards emulating U280s), runs `fabric bench` streaming RUNS times at each
+# fixed concurrency, and sets the median of the runs' median TPOT beside the planner's TPOT for
+# the same model, cards, TP x PP and batch (fabric-emulation-predict): for the cards alone, with
+# the engine's own time per step measured in the same runs, and with the host overhead measured
+# untimed. It also prints what the emulation counted: launches the CPU finished after their
+# emulated end (overruns) and the emulated host <-> card transfer time per step.
 #
 #   bench/run_emulation_bench.sh [BUILD_DIR] [CONFIG]
 #
@@ -54,40 +56,16 @@ bench_runs() {
   echo "$deltas" >"$work/deltas"
 }
 
+# The planner's TPOT (seconds) at concurrency $1, adding $2 us of host time to every step.
+predict() {
+  "$build/fabric-emulation-predict" --config "$config" --prompt-tokens "$input" \
+    --output-tokens "$output" --concurrency "$1" --host-step-us "$2"
+}
+
+tpot_of() { sed -n 's/.*"batch_tpot_seconds": *\([0-9.eE+-]*\).*/\1/p'; }
+
 echo "config $config: $input-token prompts, $output output tokens," \
   "$prompts prompts per run, $runs runs"
-start_server "$config"
-grep '^fabric: timing emulated' "$work/serve.log" || echo "(no card of $config is timed)"
-for c in $concurrencies; do
-  prediction=$("$build/fabric-emulation-predict" --config "$config" --prompt-tokens "$input" \
-    --output-tokens "$output" --concurrency "$c")
-  predicted=$(sed -n 's/.*"batch_tpot_seconds": *\([0-9.eE+-]*\).*/\1/p' <<<"$prediction")
-  batch=$(sed -n 's/.*"batch": *\([0-9]*\).*/\1/p' <<<"$prediction")
-  plan=$(sed -n 's/.*"plan": *"\([^"]*\)".*/\1/p' <<<"$prediction")
-  bench_runs "$c"
-  measured=$(median <"$work/tpot")
-  read -r steps busy transfer overruns overrun_s engine_steps host_s <"$work/deltas"
-  # The model leaves the host's own time per step out; the engine measures it. The second
-  # prediction adds what it measured in these runs.
-  host_us=$(awk -v h="$host_s" -v n="$engine_steps" 'BEGIN { printf "%.3f", n ? h * 1e6 / n : 0 }')
-  with_host=$("$build/fabric-emulation-predict" --config "$config" --prompt-tokens "$input" \
-    --output-tokens "$output" --concurrency "$c" --host-step-us "$host_us" |
-    sed -n 's/.*"batch_tpot_seconds": *\([0-9.eE+-]*\).*/\1/p')
-  awk -v c="$c" -v m="$measured" -v p="$predicted" -v plan="$plan" -v batch="$batch" \
-    -v steps="$steps" -v busy="$busy" -v t="$transfer" -v o="$overruns" -v os="$overrun_s" \
-    -v host="$host_us" -v ph="$with_host" '
-    BEGIN {
-      per = steps ? 1e6 / steps : 0
-      printf "c=%s (%s, batch %s per instance): measured median TPOT %.4f ms; predicted " \
-        "%.4f ms for the cards (ratio %.3f), %.4f ms with the host'"'"'s measured %.1f us a " \
-        "step (ratio %.3f)\n", c, plan, batch, m, p * 1e3, m / (p * 1e3), ph * 1e3, host,
-        m / (ph * 1e3)
-      printf "  per instance step (%d steps, prompt steps included; all its cards): " \
-        "emulated kernels %.1f us, transfers %.1f us; %d overruns, %.1f us\n",
-        steps, busy * per, t * per, o, os * per
-    }'
-done
-stop_server
 
 if [[ ${UNTIMED:-1} == 1 ]]; then
   # The same cards untimed: emulate lines dropped (flow or block style).
@@ -95,7 +73,52 @@ if [[ ${UNTIMED:-1} == 1 ]]; then
   start_server "$work/untimed.yaml"
   for c in $concurrencies; do
     bench_runs "$c" >/dev/null
-    printf 'untimed c=%s: median TPOT %.4f ms (the CPU and the host alone)\n' "$c" \
-      "$(median <"$work/tpot")"
+    read -r steps busy _ _ _ engine_steps host_s <"$work/deltas"
+    awk -v m="$(median <"$work/tpot")" -v steps="$steps" -v busy="$busy" \
+      'BEGIN { printf "%.3f", m * 1e3 - busy * 1e6 / steps }' >"$work/overhead-$c"
+    awk -v c="$c" -v m="$(median <"$work/tpot")" -v steps="$steps" -v busy="$busy" \
+      -v n="$engine_steps" -v host="$host_s" -v o="$(cat "$work/overhead-$c")" 'BEGIN {
+      printf "untimed c=%s: median TPOT %.4f ms; per instance step: CPU kernels %.1f us " \
+        "(prompt steps included), engine %.1f us; host overhead %.1f us a step\n",
+        c, m, busy * 1e6 / steps, host * 1e6 / n, o
+    }'
   done
+  stop_server
 fi
+
+start_server "$config"
+grep '^fabric: timing emulated' "$work/serve.log" || echo "(no card of $config is timed)"
+for c in $concurrencies; do
+  prediction=$(predict "$c" 0)
+  predicted=$(tpot_of <<<"$prediction")
+  batch=$(sed -n 's/.*"batch": *\([0-9]*\).*/\1/p' <<<"$prediction")
+  plan=$(sed -n 's/.*"plan": *"\([^"]*\)".*/\1/p' <<<"$prediction")
+  bench_runs "$c"
+  measured=$(median <"$work/tpot")
+  read -r steps busy transfer overruns overrun_s engine_steps host_s <"$work/deltas"
+  # The model leaves the host's own time per step out. The engine measures its share in these
+  # runs; the untimed runs measured all of it.
+  host_us=$(awk -v h="$host_s" -v n="$engine_steps" 'BEGIN { printf "%.3f", n ? h * 1e6 / n : 0 }')
+  with_engine=$(predict "$c" "$host_us" | tpot_of)
+  awk -v c="$c" -v m="$measured" -v p="$predicted" -v plan="$plan" -v batch="$batch" \
+    -v steps="$steps" -v busy="$busy" -v t="$transfer" -v o="$overruns" -v os="$overrun_s" \
+    -v host="$host_us" -v pe="$with_engine" '
+    BEGIN {
+      per = steps ? 1e6 / steps : 0
+      printf "c=%s (%s, batch %s per instance): measured median TPOT %.4f ms; predicted " \
+        "%.4f ms for the cards (ratio %.3f), %.4f ms with the engine'"'"'s measured %.1f us a " \
+        "step (ratio %.3f)\n", c, plan, batch, m, p * 1e3, m / (p * 1e3), pe * 1e3, host,
+        m / (pe * 1e3)
+      printf "  per instance step (%d steps, prompt steps included; all its cards): " \
+        "emulated kernels %.1f us, transfers %.1f us; %d overruns, %.1f us\n",
+        steps, busy * per, t * per, o, os * per
+    }'
+  if [[ -f $work/overhead-$c ]]; then
+    overhead=$(cat "$work/overhead-$c")
+    with_overhead=$(predict "$c" "$overhead" | tpot_of)
+    awk -v m="$measured" -v p="$with_overhead" -v o="$overhead" 'BEGIN {
+      printf "  predicted %.4f ms with the host overhead measured untimed (%.1f us a step): " \
+        "ratio %.3f\n", p * 1e3, o, m / (p * 1e3)
+    }'
+  fi
+done

@@ -6,14 +6,13 @@
 #include <string>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
 #include "bench/load_generator/benchmark.h"
 #include "bench/load_generator/report.h"
 #include "gtest/gtest.h"
 #include "server/config/config_validation.h"
 #include "server/fabric_server.h"
 #include "tests/server/http_client.h"
+#include "tests/server/metric_samples.h"
 
 namespace fabric::bench {
 namespace {
@@ -48,15 +47,8 @@ class LoadGeneratorTest : public ::testing::Test {
 
   // A counter of the server's /metrics.
   double Metric(const std::string& name) {
-    testing_util::HttpResult result = testing_util::HttpCall("GET", base_url_ + "/metrics");
-    for (absl::string_view line : absl::StrSplit(result.body, '\n')) {
-      if (absl::StartsWith(line, name + " ")) {
-        double value = -1;
-        EXPECT_TRUE(absl::SimpleAtod(line.substr(name.size() + 1), &value));
-        return value;
-      }
-    }
-    return -1;
+    return testing_util::MetricSample(
+        testing_util::HttpCall("GET", base_url_ + "/metrics").body, name);
   }
 
   std::unique_ptr<FabricServer> server_;

@@ -1,4 +1,5 @@
 // A Fabric server started in-process on port 0, driven over real HTTP and real gRPC.
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -22,12 +23,14 @@
 #include "scheduler/utf8_stream.h"
 #include "server/fabric_server.h"
 #include "tests/server/http_client.h"
+#include "tests/server/metric_samples.h"
 
 namespace fabric {
 namespace {
 
 using ::fabric::testing_util::HttpCall;
 using ::fabric::testing_util::HttpResult;
+using ::fabric::testing_util::MetricSample;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using json = nlohmann::json;
@@ -118,13 +121,7 @@ class ServingTest : public ::testing::Test {
     EXPECT_EQ(Completion("Hello", 2)["choices"][0]["finish_reason"], "length");
   }
   double MetricValue(const std::string& name) {
-    HttpResult result = HttpCall("GET", base_ + "/metrics");
-    for (absl::string_view line : absl::StrSplit(result.body, '\n')) {
-      if (absl::StartsWith(line, name + " ")) {
-        return std::stod(std::string(line.substr(name.size() + 1)));
-      }
-    }
-    return -1;
+    return MetricSample(HttpCall("GET", base_ + "/metrics").body, name);
   }
 
   std::unique_ptr<FabricServer> server_;
@@ -369,10 +366,8 @@ TEST_P(ServingDisaggregatedTest, PrefillKernelsRunOnPrefillCardsAndDecodeKernels
   }
   const std::string metrics = HttpCall("GET", base + "/metrics").body;
   auto launches = [&](const std::string& device, const std::string& kernel) {
-    const std::string key = "fabric_device_kernel_launches_total{device=\"" + device +
-                            "\",kernel=\"" + kernel + "\"} ";
-    const size_t at = metrics.find(key);
-    return at == std::string::npos ? 0.0 : std::stod(metrics.substr(at + key.size()));
+    return std::max(0.0, MetricSample(metrics, "fabric_device_kernel_launches_total{device=\"" +
+                                                   device + "\",kernel=\"" + kernel + "\"}"));
   };
   for (const std::string& card : GetParam().prefill_cards) {
     EXPECT_GT(launches(card, "matmul_f32"), 0) << card;

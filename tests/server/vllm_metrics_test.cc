@@ -3,7 +3,6 @@
 #include "server/vllm_metrics.h"
 
 #include <map>
-#include <sstream>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -11,25 +10,15 @@
 #include "server/config/config_validation.h"
 #include "server/fabric_server.h"
 #include "tests/server/http_client.h"
+#include "tests/server/metric_samples.h"
 
 namespace fabric {
 namespace {
 
 using ::fabric::testing_util::HttpCall;
 using ::fabric::testing_util::HttpResult;
+using ::fabric::testing_util::MetricSamples;
 using ::testing::HasSubstr;
-
-// Sample lines of the text format ("name{labels} value"), keyed by everything before the value.
-std::map<std::string, double> Samples(const std::string& text) {
-  std::map<std::string, double> samples;
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) {
-    const size_t space = line.rfind(' ');
-    if (line.empty() || line[0] == '#' || space == std::string::npos) continue;
-    samples[line.substr(0, space)] = std::stod(line.substr(space + 1));
-  }
-  return samples;
-}
 
 TEST(VllmMetricsTest, CopiesTheSchedulerGaugesAtEveryScrape) {
   MetricsRegistry registry;
@@ -42,7 +31,7 @@ TEST(VllmMetricsTest, CopiesTheSchedulerGaugesAtEveryScrape) {
   serving.waiting.Set(3);
   serving.running.Set(5);
   serving.kv_cache_usage.Set(0.25);
-  std::map<std::string, double> samples = Samples(registry.Serialize());
+  std::map<std::string, double> samples = MetricSamples(registry.Serialize());
   EXPECT_EQ(samples["vllm:num_requests_waiting{model_name=\"tiny\"}"], 3);
   EXPECT_EQ(samples["vllm:num_requests_running{model_name=\"tiny\"}"], 5);
   EXPECT_EQ(samples["vllm:kv_cache_usage_perc{model_name=\"tiny\"}"], 0.25);
@@ -52,7 +41,7 @@ TEST(VllmMetricsTest, CopiesTheSchedulerGaugesAtEveryScrape) {
   // No state of its own: the next scrape shows the scheduler's new values.
   serving.waiting.Set(0);
   serving.kv_cache_usage.Set(0.5);
-  samples = Samples(registry.Serialize());
+  samples = MetricSamples(registry.Serialize());
   EXPECT_EQ(samples["vllm:num_requests_waiting{model_name=\"tiny\"}"], 0);
   EXPECT_EQ(samples["vllm:kv_cache_usage_perc{model_name=\"tiny\"}"], 0.5);
 }
@@ -63,7 +52,7 @@ TEST(VllmMetricsTest, AnnouncesNoLoraAdapters) {
   v1::ServedModelConfig model;
   model.set_name("tiny");
   ExportVllmMetrics(registry, serving, model, {});
-  const std::map<std::string, double> samples = Samples(registry.Serialize());
+  const std::map<std::string, double> samples = MetricSamples(registry.Serialize());
   const auto lora = samples.find(
       "vllm:lora_requests_info{max_lora=\"0\",running_lora_adapters=\"\","
       "waiting_lora_adapters=\"\"}");
@@ -101,7 +90,7 @@ TEST(VllmMetricsTest, ServedOnMetricsNextToTheFabricGauges) {
   EXPECT_THAT(metrics.body, HasSubstr("# TYPE vllm:num_requests_running gauge\n"));
   EXPECT_THAT(metrics.body, HasSubstr("# TYPE vllm:kv_cache_usage_perc gauge\n"));
 
-  std::map<std::string, double> samples = Samples(metrics.body);
+  std::map<std::string, double> samples = MetricSamples(metrics.body);
   const std::string label = "{model_name=\"stories260K\"}";
   EXPECT_EQ(samples.at("vllm:num_requests_waiting" + label),
             samples.at("fabric_num_requests_waiting"));

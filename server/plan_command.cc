@@ -36,8 +36,9 @@ constexpr char kUsage[] =
     "Config cards name the card they are with `emulate: u280` or `custom: {...}`; --cards\n"
     "takes catalogue cards (u50, u55c, u280, v80, vck5000). Defaults: link pcie, 512-token\n"
     "prompts, 256 output tokens, 32 sequences per decode instance, 10 plans shown.\n"
-    "--host-step-us adds the serving host's own time per step (not modeled: measure it as\n"
-    "fabric_engine_host_seconds_total / fabric_engine_steps_total of a running server).";
+    "--host-step-us adds the serving host's own time per step, which is not modeled:\n"
+    "bench/run_emulation_bench.sh measures it on untimed cards (TPOT less kernel time per\n"
+    "step); fabric_engine_host_seconds_total / fabric_engine_steps_total is the engine's share.";
 
 constexpr double kGiB = double{1 << 30};
 constexpr char kDefaultPrecision[] = "q8_0";

@@ -80,6 +80,7 @@ void ComputeUnits::RunPart(Job& job, int part) {
   const int64_t start = Clock::now().time_since_epoch().count();
   job.work(part);
   const int64_t end = Clock::now().time_since_epoch().count();
+  job.part_ticks.fetch_add(end - start, std::memory_order_relaxed);
   int64_t seen = job.first_start.load(std::memory_order_relaxed);
   while (start < seen && !job.first_start.compare_exchange_weak(seen, start)) {
   }
@@ -120,7 +121,7 @@ void ComputeUnits::HelperLoop() {
   }
 }
 
-absl::StatusOr<absl::Duration> ComputeUnits::Wait(uint64_t id, absl::Duration timeout) {
+absl::StatusOr<ComputeUnits::JobTimes> ComputeUnits::Wait(uint64_t id, absl::Duration timeout) {
   std::shared_ptr<Job> job;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -147,8 +148,9 @@ absl::StatusOr<absl::Duration> ComputeUnits::Wait(uint64_t id, absl::Duration ti
         absl::StrCat("job ", id, " did not finish within ", absl::FormatDuration(timeout)));
   }
   jobs_.erase(id);
-  if (job->parts == 0) return absl::ZeroDuration();
-  return absl::FromChrono(Clock::duration(job->last_end.load() - job->first_start.load()));
+  if (job->parts == 0) return JobTimes{};
+  return JobTimes{absl::FromChrono(Clock::duration(job->last_end.load() - job->first_start.load())),
+                  absl::FromChrono(Clock::duration(job->part_ticks.load()))};
 }
 
 }  // namespace fabric

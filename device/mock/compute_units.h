@@ -39,11 +39,14 @@ class ComputeUnits {
   // Queues work(part) for part in [0, parts) and returns a job id at once; helper threads
   // start on it, and Wait finishes it.
   uint64_t Submit(std::function<void(int part)> work, int parts);
-  // Runs the job's remaining parts on this thread, waits for the rest, and returns the job's
-  // busy time (first part started to last part finished). DeadlineExceeded if parts running
-  // elsewhere have not finished after `timeout` (the job stays waitable); NotFound for an
-  // unknown or already waited-for job.
-  absl::StatusOr<absl::Duration> Wait(uint64_t id, absl::Duration timeout);
+  struct JobTimes {
+    absl::Duration busy;  // first part started to last part finished
+    absl::Duration work;  // the parts' own times, summed: what one unit alone would take
+  };
+  // Runs the job's remaining parts on this thread, waits for the rest, and returns its times.
+  // DeadlineExceeded if parts running elsewhere have not finished after `timeout` (the job
+  // stays waitable); NotFound for an unknown or already waited-for job.
+  absl::StatusOr<JobTimes> Wait(uint64_t id, absl::Duration timeout);
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -56,6 +59,7 @@ class ComputeUnits {
     // it counts itself done, so a waiter that sees every part done sees both.
     std::atomic<int64_t> first_start{std::numeric_limits<int64_t>::max()};
     std::atomic<int64_t> last_end{std::numeric_limits<int64_t>::min()};
+    std::atomic<int64_t> part_ticks{0};  // the parts' durations, summed
   };
 
   // Takes the next unstarted part of `job` (any job when null); false when there is none.

@@ -16,6 +16,11 @@ namespace {
 
 constexpr size_t kAlignment = 64;  // a cache line, and the AXI burst alignment of real cards
 
+// The least CPU time a part of a launch should take before the launch is split over compute
+// units: handing a part to another thread costs tens of microseconds on a busy host, more
+// than a small model's launch takes whole.
+constexpr absl::Duration kMinPartWork = absl::Microseconds(50);
+
 // The operating system wakes a sleeping thread tens of microseconds late, a sizeable part of
 // an emulated step: sleep until this close to an emulated end, then spin. The spin yields, so
 // other threads of a busy host still get the core.
@@ -211,7 +216,8 @@ absl::StatusOr<RunHandle> MockDevice::Launch(std::string_view kernel,
   const int begin = std::get<int32_t>(resolved[args.size() - 2]);
   const int end = std::get<int32_t>(resolved[args.size() - 1]);
   ASSIGN_OR_RETURN(const std::optional<double> emulated, EmulatedSeconds(spec, launch));
-  const int parts = std::min(end - begin, compute_units_.count());
+  const LaunchShape shape{spec.name, end - begin};
+  const int parts = PartsFor(shape);
   const int chunk = parts == 0 ? 0 : (end - begin + parts - 1) / parts;
   KernelInvoker invoke = mock->invoke;
   const uint64_t job = compute_units_.Submit(
@@ -223,6 +229,7 @@ absl::StatusOr<RunHandle> MockDevice::Launch(std::string_view kernel,
         invoke(own);
       },
       parts);
+  launch_shapes_[job] = shape;
   if (emulated.has_value()) emulated_runs_[job] = {Occupy(start, *emulated), *emulated};
   absl::MutexLock lock(&stats_mu_);
   ++stats_.launches;
@@ -230,16 +237,28 @@ absl::StatusOr<RunHandle> MockDevice::Launch(std::string_view kernel,
   return job;
 }
 
+int MockDevice::PartsFor(const LaunchShape& shape) const {
+  const int most = std::min(shape.items, compute_units_.count());
+  auto last = last_work_.find(shape);
+  if (last == last_work_.end()) return most;
+  return std::clamp(static_cast<int>(last->second / kMinPartWork), 1, std::max(most, 1));
+}
+
 absl::Status MockDevice::Wait(RunHandle run, absl::Duration timeout) {
-  absl::StatusOr<absl::Duration> busy = compute_units_.Wait(run, timeout);
-  if (!busy.ok()) {
-    return absl::Status(busy.status().code(),
-                        absl::StrCat(info_.name, ": ", busy.status().message()));
+  absl::StatusOr<ComputeUnits::JobTimes> times = compute_units_.Wait(run, timeout);
+  if (!times.ok()) {
+    return absl::Status(times.status().code(),
+                        absl::StrCat(info_.name, ": ", times.status().message()));
   }
+  if (auto shape = launch_shapes_.find(run); shape != launch_shapes_.end()) {
+    last_work_[shape->second] = times->work;
+    launch_shapes_.erase(shape);
+  }
+  const absl::Duration busy = times->busy;
   auto timed = emulated_runs_.find(run);
   if (timed == emulated_runs_.end()) {
     absl::MutexLock lock(&stats_mu_);
-    stats_.busy_seconds += absl::ToDoubleSeconds(*busy);
+    stats_.busy_seconds += absl::ToDoubleSeconds(busy);
     return absl::OkStatus();
   }
   const EmulatedRun emulated = timed->second;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "device/device.h"
 #include "device/mock/card_timing.h"
@@ -25,7 +26,8 @@ struct MockDeviceOptions {
   // Memory banks; empty means one bank "HBM" of `memory_bytes`.
   std::vector<MemoryBankInfo> banks;
   uint64_t memory_bytes = uint64_t{8} << 30;
-  // Threads a launch's [begin, end) range is split across.
+  // Threads a launch's [begin, end) range is split across at most; a launch whose last run
+  // of the same kernel and range length took less than 50 us of CPU time a part gets fewer.
   int compute_units = 1;
   // Kernels the emulated bitstream offers; empty means all of kernels/kernel_signatures.h.
   std::vector<std::string> kernels;
@@ -87,6 +89,21 @@ class MockDevice : public Device {
                                    const std::string& what);
   absl::StatusOr<ResolvedLaunch> Resolve(std::string_view kernel, const KernelSpec& spec,
                                          std::span<const KernelArg> args);
+  // A kernel and the length of its launch's work range: launches of one shape recur every
+  // step and take about as long each time.
+  struct LaunchShape {
+    std::string_view kernel;  // a name in kKernelSpecs, which outlives every device
+    int items = 0;
+    bool operator==(const LaunchShape&) const = default;
+    template <typename H>
+    friend H AbslHashValue(H h, const LaunchShape& shape) {
+      return H::combine(std::move(h), shape.kernel, shape.items);
+    }
+  };
+  // Compute units for a launch of `shape`: all that its range allows, fewer where the last
+  // launch of that shape took too little CPU time for every part to be worth handing out.
+  int PartsFor(const LaunchShape& shape) const;
+
   // The launch's time on the emulated card; nullopt when the mock runs untimed.
   absl::StatusOr<std::optional<double>> EmulatedSeconds(const KernelSpec& spec,
                                                         const ResolvedLaunch& launch) const;
@@ -103,6 +120,9 @@ class MockDevice : public Device {
   ComputeUnits compute_units_;
   const std::optional<CardTiming> timing_;
   std::unordered_map<RunHandle, EmulatedRun> emulated_runs_;  // timed launches not waited for
+  std::unordered_map<RunHandle, LaunchShape> launch_shapes_;  // launches not waited for
+  // The CPU time of each shape's last launch, summed over its parts.
+  absl::flat_hash_map<LaunchShape, absl::Duration> last_work_;
   Clock::time_point card_free_at_;  // the emulated card's clock: when it has done its work
 
   mutable absl::Mutex stats_mu_;

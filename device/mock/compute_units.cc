@@ -37,6 +37,12 @@ ComputeUnits::~ComputeUnits() {
   for (std::thread& helper : helpers_) helper.join();
 }
 
+int ComputeUnits::PartsFor(int items, std::optional<absl::Duration> last_work) const {
+  const int most = std::clamp(items, 0, count());
+  if (!last_work.has_value() || most == 0) return most;
+  return std::clamp(static_cast<int>(*last_work / kMinPartWork), 1, most);
+}
+
 uint64_t ComputeUnits::Submit(std::function<void(int)> work, int parts) {
   auto job = std::make_shared<Job>();
   job->work = std::move(work);

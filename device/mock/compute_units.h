@@ -11,6 +11,7 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -35,6 +36,13 @@ class ComputeUnits {
   ComputeUnits& operator=(const ComputeUnits&) = delete;
 
   int count() const { return static_cast<int>(helpers_.size()) + 1; }
+
+  // How many parts to split `items` work items into: one a unit, but no more than the items,
+  // and, where the same work last took `last_work` of CPU time, no more than give each part
+  // kMinPartWork of it (handing a part to another thread costs tens of microseconds on a busy
+  // host, more than a small model's launch takes whole).
+  static constexpr absl::Duration kMinPartWork = absl::Microseconds(50);
+  int PartsFor(int items, std::optional<absl::Duration> last_work) const;
 
   // Queues work(part) for part in [0, parts) and returns a job id at once; helper threads
   // start on it, and Wait finishes it.

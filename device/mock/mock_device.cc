@@ -16,11 +16,6 @@ namespace {
 
 constexpr size_t kAlignment = 64;  // a cache line, and the AXI burst alignment of real cards
 
-// The least CPU time a part of a launch should take before the launch is split over compute
-// units: handing a part to another thread costs tens of microseconds on a busy host, more
-// than a small model's launch takes whole.
-constexpr absl::Duration kMinPartWork = absl::Microseconds(50);
-
 // The operating system wakes a sleeping thread tens of microseconds late, a sizeable part of
 // an emulated step: sleep until this close to an emulated end, then spin. The spin yields, so
 // other threads of a busy host still get the core.
@@ -238,10 +233,10 @@ absl::StatusOr<RunHandle> MockDevice::Launch(std::string_view kernel,
 }
 
 int MockDevice::PartsFor(const LaunchShape& shape) const {
-  const int most = std::min(shape.items, compute_units_.count());
   auto last = last_work_.find(shape);
-  if (last == last_work_.end()) return most;
-  return std::clamp(static_cast<int>(last->second / kMinPartWork), 1, std::max(most, 1));
+  return compute_units_.PartsFor(shape.items, last == last_work_.end()
+                                                  ? std::nullopt
+                                                  : std::optional<absl::Duration>(last->second));
 }
 
 absl::Status MockDevice::Wait(RunHandle run, absl::Duration timeout) {

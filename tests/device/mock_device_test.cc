@@ -3,6 +3,7 @@
 #include <cstring>
 #include <vector>
 
+#include "device/mock/compute_units.h"
 #include "device/mock/kernel_registry.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -113,6 +114,19 @@ TEST(MockDeviceTest, LaunchSplitsTheRangeAcrossComputeUnits) {
   }
   EXPECT_EQ(device->stats().launches, 1u);
   EXPECT_EQ(device->Wait(*run, absl::Seconds(1)).code(), absl::StatusCode::kNotFound);
+}
+
+TEST(ComputeUnitsTest, SplitsWorkOnlyWhereEachPartGetsEnoughOfIt) {
+  ComputeUnits units(3);
+  const absl::Duration enough = ComputeUnits::kMinPartWork;
+  EXPECT_EQ(units.PartsFor(1000, std::nullopt), 3);  // never seen: one part a unit
+  EXPECT_EQ(units.PartsFor(2, std::nullopt), 2);     // no more parts than items
+  EXPECT_EQ(units.PartsFor(0, std::nullopt), 0);
+  EXPECT_EQ(units.PartsFor(1000, enough / 10), 1);  // too little to hand out
+  EXPECT_EQ(units.PartsFor(1000, enough * 2.5), 2);
+  EXPECT_EQ(units.PartsFor(1000, enough * 100), 3);
+  EXPECT_EQ(units.PartsFor(2, enough * 100), 2);
+  EXPECT_EQ(units.PartsFor(0, enough * 100), 0);
 }
 
 TEST(MockDeviceTest, BusyTimeCountsKernelTimeWithAnyNumberOfComputeUnits) {

@@ -68,11 +68,11 @@ void DeviceWorker::Loop() {
       queue_.pop_front();
       if (entry.signal != nullptr) {
         entry.signal->Signal(first_error_.ok());
-        outstanding_.fetch_sub(1, std::memory_order_release);
+        CountDone();
         continue;
       }
       if (!first_error_.ok()) {  // skip: an earlier command of this batch failed
-        outstanding_.fetch_sub(1, std::memory_order_release);
+        CountDone();
         continue;
       }
       busy_ = true;
@@ -81,8 +81,17 @@ void DeviceWorker::Loop() {
     absl::MutexLock lock(&mu_);
     busy_ = false;
     if (!status.ok() && first_error_.ok()) first_error_ = std::move(status);
-    outstanding_.fetch_sub(1, std::memory_order_release);
+    CountDone();
   }
+}
+
+void DeviceWorker::CountDone() {
+  if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1 && on_idle_) on_idle_();
+}
+
+void DeviceWorker::OnIdle(std::function<void()> callback) {
+  absl::MutexLock lock(&mu_);
+  on_idle_ = std::move(callback);
 }
 
 void DeviceWorker::Write(BufferId buffer, size_t offset, std::span<const uint8_t> data) {

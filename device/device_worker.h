@@ -47,6 +47,11 @@ class DeviceWorker {
   void WaitFor(std::shared_ptr<Fence> fence);
   // Waits until every command enqueued so far has run; returns and clears the first error.
   absl::Status Sync();
+  // True when nothing is queued or running, so Sync would not wait.
+  bool idle() const { return outstanding_.load(std::memory_order_acquire) == 0; }
+  // Calls `callback` on the worker thread, under its lock, whenever its queue runs dry; the
+  // callback must not call into this worker. Set it before queueing work.
+  void OnIdle(std::function<void()> callback);
 
   // Queued conveniences. Spans must stay valid until the next Sync().
   void Write(BufferId buffer, size_t offset, std::span<const uint8_t> data);
@@ -61,6 +66,8 @@ class DeviceWorker {
 
  private:
   void Loop();
+  // Counts one command done (run, skipped or a fence signalled); calls on_idle_ at zero.
+  void CountDone() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::unique_ptr<Device> device_;
   const absl::Duration launch_timeout_;
@@ -75,6 +82,7 @@ class DeviceWorker {
   std::atomic<size_t> outstanding_{0};
   bool busy_ ABSL_GUARDED_BY(mu_) = false;  // a command is running
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void()> on_idle_ ABSL_GUARDED_BY(mu_);
   absl::Status first_error_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };

@@ -242,6 +242,15 @@ absl::StatusOr<std::vector<float>> LlamaProgram::Collect() {
   return logits;
 }
 
+bool LlamaProgram::Ready() const {
+  return std::all_of(cards_.begin(), cards_.end(),
+                     [](const std::unique_ptr<CardProgram>& c) { return c->worker().idle(); });
+}
+
+void LlamaProgram::OnCardIdle(const std::function<void()>& callback) {
+  for (auto& c : cards_) c->worker().OnIdle(callback);
+}
+
 absl::StatusOr<std::vector<float>> LlamaProgram::Forward(const Batch& batch) {
   RETURN_IF_ERROR(Submit(batch));
   return Collect();

@@ -4,6 +4,7 @@
 #define FABRIC_MODEL_LLAMA_PROGRAM_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -71,6 +72,11 @@ class LlamaProgram {
   // sequences are split into micro-batches that flow through the stages one behind another.
   absl::Status Submit(const Batch& batch);
   absl::StatusOr<std::vector<float>> Collect();
+  // True when every card has finished what was submitted, so Collect would not wait.
+  bool Ready() const;
+  // Calls `callback` on a card's worker thread whenever that card runs out of work (see
+  // DeviceWorker::OnIdle).
+  void OnCardIdle(const std::function<void()>& callback);
 
  private:
   // The logits a submitted step will deliver, and where each row comes from.

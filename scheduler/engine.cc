@@ -1,6 +1,7 @@
 #include "scheduler/engine.h"
 
 #include <algorithm>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -20,12 +21,20 @@ Engine::Engine(std::vector<EngineInstance> instances, const Tokenizer& tokenizer
     LlamaProgram* program = instance.program;
     replicas_.push_back(Replica{
         program, instance.role,
-        KvBlockAllocator(program->kv_blocks(), program->options().kv_block_size), {}});
+        KvBlockAllocator(program->kv_blocks(), program->options().kv_block_size), {},
+        std::nullopt});
+    program->OnCardIdle([this] {
+      absl::MutexLock lock(&idle_mu_);
+      idle_cv_.SignalAll();
+    });
   }
   thread_ = std::thread([this] { Loop(); });
 }
 
-Engine::~Engine() { Drain(absl::ZeroDuration()); }
+Engine::~Engine() {
+  Drain(absl::ZeroDuration());
+  for (Replica& replica : replicas_) replica.program->OnCardIdle(nullptr);
+}
 
 absl::StatusOr<std::shared_ptr<RequestHandle>> Engine::Submit(
     GenerationRequest request, std::shared_ptr<RequestObserver> observer) {
@@ -78,8 +87,10 @@ void Engine::Drain(absl::Duration timeout) {
 }
 
 bool Engine::TakeArrivals() {
+  const bool stepping = std::any_of(replicas_.begin(), replicas_.end(),
+                                   [](const Replica& r) { return r.in_flight.has_value(); });
   absl::MutexLock lock(&mu_);
-  const bool idle = waiting_.empty() && running_count_.load() == 0;
+  const bool idle = waiting_.empty() && running_count_.load() == 0 && !stepping;
   auto ready = [this, idle]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return !idle || !arrivals_.empty() || draining_;
   };
@@ -122,6 +133,10 @@ void Engine::Loop() {
       metrics_->kv_cache_usage.Set(total == 0 ? 0.0 : double(used) / total);
     }
   }
+  absl::Duration ignored;
+  for (Replica& replica : replicas_) {
+    if (replica.in_flight.has_value()) Complete(replica, &ignored);  // cancelled while running
+  }
 }
 
 void Engine::DropCancelled() {
@@ -146,7 +161,7 @@ void Engine::DropCancelled() {
     for (Sequence& seq : replica.running) {
       if (expired(seq)) Finish(seq, FinishReason::kCancelled, status_of(seq));
     }
-    Reap(replica);
+    if (!replica.in_flight.has_value()) Reap(replica);  // else when its step is collected
   }
 }
 
@@ -209,81 +224,109 @@ void Engine::GrowOrPreempt(Replica& replica) {
 }
 
 bool Engine::Step(absl::Duration* card_wait) {
-  struct Planned {
-    Batch batch;
-    std::vector<std::pair<Sequence*, int>> fed;  // sequence, tokens fed this step
-    std::vector<Sequence*> with_logits;          // in logit-row order
-    bool submitted = false;
-  };
-  std::vector<Planned> plans(replicas_.size());
-  for (size_t r = 0; r < replicas_.size(); ++r) {
-    Replica& replica = replicas_[r];
-    Planned& plan = plans[r];
-    GrowOrPreempt(replica);
-    Reap(replica);
-    int budget = replica.program->options().max_batch_tokens;
-    // Decoding sequences first (one token each) so a long prompt never stalls them; then
-    // prompts, in chunks that fill the rest of the step's token budget.
-    std::vector<Sequence*> order;
-    for (Sequence& seq : replica.running) {
-      if (!AwaitsHandOff(replica, seq)) order.push_back(&seq);
-    }
-    std::stable_partition(order.begin(), order.end(), [](Sequence* seq) {
-      return static_cast<int>(seq->tokens.size()) - seq->processed == 1;
-    });
-    for (Sequence* seq : order) {
-      const int remaining = static_cast<int>(seq->tokens.size()) - seq->processed;
-      const int take = std::min(remaining, budget);
-      if (take <= 0) continue;
-      const int index = static_cast<int>(plan.batch.block_tables.size());
-      plan.batch.block_tables.push_back(seq->blocks);
-      for (int i = 0; i < take; ++i) {
-        const int position = seq->processed + i;
-        const bool last = position + 1 == static_cast<int>(seq->tokens.size());
-        plan.batch.Add(seq->tokens[position], position, index, last);
-        if (last) plan.with_logits.push_back(seq);
-      }
-      plan.fed.emplace_back(seq, take);
-      budget -= take;
-    }
-    if (plan.batch.size() == 0) continue;
-    if (metrics_) {
-      metrics_->batch_sequences.Observe(static_cast<double>(plan.fed.size()));
-      metrics_->batch_tokens.Observe(plan.batch.size());
-    }
-    absl::Status submitted = replica.program->Submit(plan.batch);
-    plan.submitted = submitted.ok();
-    if (!submitted.ok()) {
-      for (auto& [seq, n] : plan.fed) Finish(*seq, FinishReason::kError, submitted);
-    }
+  bool worked = false;
+  for (Replica& replica : replicas_) {
+    if (!replica.in_flight.has_value()) worked |= Launch(replica);
   }
-  // Every card works on its step at once; collect them in order.
-  const int vocab = model_config().vocab_size;
-  for (size_t r = 0; r < replicas_.size(); ++r) {
-    Planned& plan = plans[r];
-    if (!plan.submitted) {
-      Reap(replicas_[r]);
-      continue;
-    }
-    const absl::Time collecting = absl::Now();
-    absl::StatusOr<std::vector<float>> logits = replicas_[r].program->Collect();
-    *card_wait += absl::Now() - collecting;
-    if (!logits.ok()) {
-      for (auto& [seq, n] : plan.fed) Finish(*seq, FinishReason::kError, logits.status());
-      Reap(replicas_[r]);
-      continue;
-    }
-    for (auto& [seq, n] : plan.fed) seq->processed += n;
-    for (size_t i = 0; i < plan.with_logits.size(); ++i) {
-      Emit(*plan.with_logits[i], std::span<float>(logits->data() + i * vocab, vocab));
-    }
-    Reap(replicas_[r]);
+  const auto in_flight = std::count_if(replicas_.begin(), replicas_.end(),
+                                       [](const Replica& r) { return r.in_flight.has_value(); });
+  if (in_flight > 1) {
+    const absl::Time waiting = absl::Now();
+    AwaitAnyFinished();
+    *card_wait += absl::Now() - waiting;
   }
   for (Replica& replica : replicas_) {
-    if (replica.role == InstanceRole::kPrefill) HandOff(replica);
+    // A lone step is collected at once: Collect waits for it.
+    if (replica.in_flight.has_value() && (in_flight == 1 || replica.program->Ready())) {
+      Complete(replica, card_wait);
+      worked = true;
+    }
   }
-  return std::any_of(plans.begin(), plans.end(),
-                     [](const Planned& plan) { return plan.submitted; });
+  for (Replica& replica : replicas_) {
+    if (replica.role == InstanceRole::kPrefill && !replica.in_flight.has_value()) {
+      HandOff(replica, card_wait);
+    }
+  }
+  return worked;
+}
+
+bool Engine::Launch(Replica& replica) {
+  GrowOrPreempt(replica);
+  Reap(replica);
+  StepPlan plan;
+  int budget = replica.program->options().max_batch_tokens;
+  // Decoding sequences first (one token each) so a long prompt never stalls them; then
+  // prompts, in chunks that fill the rest of the step's token budget.
+  std::vector<Sequence*> order;
+  for (Sequence& seq : replica.running) {
+    if (!AwaitsHandOff(replica, seq)) order.push_back(&seq);
+  }
+  std::stable_partition(order.begin(), order.end(), [](Sequence* seq) {
+    return static_cast<int>(seq->tokens.size()) - seq->processed == 1;
+  });
+  for (Sequence* seq : order) {
+    const int remaining = static_cast<int>(seq->tokens.size()) - seq->processed;
+    const int take = std::min(remaining, budget);
+    if (take <= 0) continue;
+    const int index = static_cast<int>(plan.batch.block_tables.size());
+    plan.batch.block_tables.push_back(seq->blocks);
+    for (int i = 0; i < take; ++i) {
+      const int position = seq->processed + i;
+      const bool last = position + 1 == static_cast<int>(seq->tokens.size());
+      plan.batch.Add(seq->tokens[position], position, index, last);
+      if (last) plan.with_logits.push_back(seq);
+    }
+    plan.fed.emplace_back(seq, take);
+    budget -= take;
+  }
+  if (plan.batch.size() == 0) return false;
+  if (metrics_) {
+    metrics_->batch_sequences.Observe(static_cast<double>(plan.fed.size()));
+    metrics_->batch_tokens.Observe(plan.batch.size());
+  }
+  if (absl::Status submitted = replica.program->Submit(plan.batch); !submitted.ok()) {
+    for (auto& [seq, n] : plan.fed) Finish(*seq, FinishReason::kError, submitted);
+    Reap(replica);
+    return false;
+  }
+  replica.in_flight = std::move(plan);
+  return true;
+}
+
+void Engine::Complete(Replica& replica, absl::Duration* card_wait) {
+  const StepPlan plan = *std::move(replica.in_flight);
+  replica.in_flight.reset();
+  const absl::Time collecting = absl::Now();
+  absl::StatusOr<std::vector<float>> logits = replica.program->Collect();
+  *card_wait += absl::Now() - collecting;
+  if (!logits.ok()) {
+    for (auto& [seq, n] : plan.fed) Finish(*seq, FinishReason::kError, logits.status());
+    Reap(replica);
+    return;
+  }
+  for (auto& [seq, n] : plan.fed) seq->processed += n;
+  const int vocab = model_config().vocab_size;
+  for (size_t i = 0; i < plan.with_logits.size(); ++i) {
+    Sequence& seq = *plan.with_logits[i];
+    if (seq.finished) continue;  // cancelled while its step ran
+    Emit(seq, std::span<float>(logits->data() + i * vocab, vocab));
+  }
+  Reap(replica);
+}
+
+void Engine::AwaitAnyFinished() {
+  auto finished = [this] {
+    return std::any_of(replicas_.begin(), replicas_.end(), [](const Replica& r) {
+      return r.in_flight.has_value() && r.program->Ready();
+    });
+  };
+  // Watch briefly before sleeping: a small model's step ends within microseconds, and a
+  // sleeping thread wakes tens of microseconds late.
+  const absl::Time spin_until = absl::Now() + absl::Microseconds(300);
+  while (!finished() && absl::Now() < spin_until) std::this_thread::yield();
+  absl::MutexLock lock(&idle_mu_);
+  // The cards' idle callbacks signal; the timeout only bounds a missed signal's cost.
+  while (!finished()) idle_cv_.WaitWithTimeout(&idle_mu_, absl::Milliseconds(10));
 }
 
 bool Engine::AwaitsHandOff(const Replica& replica, const Sequence& seq) {
@@ -291,7 +334,18 @@ bool Engine::AwaitsHandOff(const Replica& replica, const Sequence& seq) {
          static_cast<int>(seq.tokens.size()) - seq.processed == 1;
 }
 
-void Engine::HandOff(Replica& prefill) {
+void Engine::HandOff(Replica& prefill, absl::Duration* card_wait) {
+  const bool any = std::any_of(prefill.running.begin(), prefill.running.end(),
+                               [&](const Sequence& seq) {
+                                 return !seq.finished && AwaitsHandOff(prefill, seq);
+                               });
+  if (!any) return;
+  // KV caches move between idle programs: the decode instances' steps finish first.
+  for (Replica& replica : replicas_) {
+    if (replica.role == InstanceRole::kDecode && replica.in_flight.has_value()) {
+      Complete(replica, card_wait);
+    }
+  }
   for (auto it = prefill.running.begin(); it != prefill.running.end();) {
     Sequence& seq = *it;
     if (seq.finished || !AwaitsHandOff(prefill, seq)) {

@@ -7,6 +7,7 @@
 #include <deque>
 #include <list>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -38,6 +39,7 @@ struct EngineOptions {
 // Continuous batching over one or more replicas of the model (each a program on its group of
 // cards): every step, running sequences decode together, waiting ones join as KV blocks and
 // batch limits allow (long prompts prefill in chunks), and finished or cancelled ones leave.
+// Each instance steps at its own pace: while one runs a long prompt, another keeps decoding.
 // KV blocks are taken as sequences grow; when they run out, the newest sequence is preempted
 // (its blocks freed, its tokens recomputed when it is readmitted), so requests wait rather
 // than fail.
@@ -65,11 +67,20 @@ class Engine {
   const ModelConfig& model_config() const { return replicas_[0].program->config(); }
 
  private:
+  // A step submitted to an instance's cards and not yet collected.
+  struct StepPlan {
+    Batch batch;
+    std::vector<std::pair<Sequence*, int>> fed;  // sequence, tokens fed this step
+    std::vector<Sequence*> with_logits;          // in logit-row order
+  };
   struct Replica {
     LlamaProgram* program;
     InstanceRole role;
     KvBlockAllocator blocks;
+    // A list, so sequences joining or leaving never move those a step in flight points to;
+    // none leaves while its instance has a step in flight.
     std::list<Sequence> running;
+    std::optional<StepPlan> in_flight;
   };
 
   void Loop();
@@ -80,14 +91,22 @@ class Engine {
   // Gives every running sequence of `replica` the blocks its next tokens need, preempting the
   // newest sequences when the cache is full.
   void GrowOrPreempt(Replica& replica);
-  // Moves sequences whose prompts a prefill instance has finished to decode instances with
-  // room, KV cache and all; the rest wait on the prefill instance for room.
-  void HandOff(Replica& prefill);
+  // Moves sequences whose prompts an idle prefill instance has finished to decode instances
+  // with room, KV cache and all (collecting their steps in flight first); the rest wait on the
+  // prefill instance for room.
+  void HandOff(Replica& prefill, absl::Duration* card_wait);
   // A sequence on a prefill instance that has its next token and waits to move.
   static bool AwaitsHandOff(const Replica& replica, const Sequence& seq);
-  // Runs one step of every instance with work; false when none had any. Adds the time it
-  // waited for the cards' results to *card_wait.
+  // Starts a step on every idle instance with work, then collects the steps that have
+  // finished (waiting for one if none has); false when there was nothing to do. Adds the time
+  // it waited for the cards' results to *card_wait.
   bool Step(absl::Duration* card_wait);
+  // Plans a step of `replica`'s work and submits it to its cards; false when it had none.
+  bool Launch(Replica& replica);
+  // Collects `replica`'s step in flight: emits its tokens and reaps what finished.
+  void Complete(Replica& replica, absl::Duration* card_wait);
+  // Blocks until some instance's step in flight has finished on its cards.
+  void AwaitAnyFinished();
   // Samples from `logits` for `seq`, reports the token, and returns false if it finished.
   bool Emit(Sequence& seq, std::span<float> logits);
   void Finish(Sequence& seq, FinishReason reason, absl::Status status = absl::OkStatus());
@@ -99,6 +118,10 @@ class Engine {
   ServingMetrics* metrics_;  // may be null
   std::vector<Replica> replicas_;  // owned by the scheduler thread
   std::deque<Sequence> waiting_;   // owned by the scheduler thread
+
+  // The cards' workers signal here when they run out of work (AwaitAnyFinished).
+  absl::Mutex idle_mu_;
+  absl::CondVar idle_cv_;
 
   absl::Mutex mu_;
   std::deque<Sequence> arrivals_ ABSL_GUARDED_BY(mu_);

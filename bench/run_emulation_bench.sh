@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Timing emulation against the planner (issue 7, planner/README.md "Timing emulation on mock
 # cards"). First, unless UNTIMED=0, serves CONFIG's cards without timing and measures the
-# host's own overhead per step at each concurrency: median TPOT less the CPU's kernel time per
-# step (the engine, sampling, streaming and thread hand-offs, which no card changes). Then
+# host's own overhead per step at each concurrency, with one-token prompts so that every step
+# is a decode step: median TPOT less the CPU's kernel time per step (the engine, sampling,
+# streaming and thread hand-offs, which no card changes). Then
 # serves CONFIG (mock cards emulating U280s), runs `fabric bench` streaming RUNS times at each
 # fixed concurrency, and sets the median of the runs' median TPOT beside the planner's TPOT for
 # the same model, cards, TP x PP and batch (fabric-emulation-predict): for the cards alone, with
@@ -28,16 +29,16 @@ work=$(mktemp -d)
 source bench/serve_helpers.sh
 trap 'stop_server; rm -rf "$work"' EXIT
 
-# Runs the benchmark RUNS times at concurrency $1; prints one line per run and leaves the runs'
-# median TPOT (ms) in $work/tpot and the metric deltas in $work/deltas.
+# Runs the benchmark RUNS times at concurrency $1 with $2-token prompts; prints one line per
+# run and leaves the runs' median TPOT (ms) in $work/tpot and the metric deltas in $work/deltas.
 bench_runs() {
-  local c=$1
+  local c=$1 prompt_len=$2
   : >"$work/tpot"
   curl -s "http://127.0.0.1:$port/metrics" >"$work/first"
   for run in $(seq "$runs"); do
     curl -s "http://127.0.0.1:$port/metrics" >"$work/before"
     "$build/fabric" bench --base-url "http://127.0.0.1:$port" --num-prompts "$prompts" \
-      --input-len "$input" --output-len "$output" --max-concurrency "$c" --seed "$run" \
+      --input-len "$prompt_len" --output-len "$output" --max-concurrency "$c" --seed "$run" \
       --output-json "$work/run.json" >/dev/null 2>&1
     curl -s "http://127.0.0.1:$port/metrics" >"$work/after"
     local tpot
@@ -72,14 +73,16 @@ if [[ ${UNTIMED:-1} == 1 ]]; then
   sed -E 's/,? *emulate: *[A-Za-z0-9_.-]+//' "$config" >"$work/untimed.yaml"
   start_server "$work/untimed.yaml"
   for c in $concurrencies; do
-    bench_runs "$c" >/dev/null
+    # One-token prompts: every step then costs the CPU what a decode step does, so the kernel
+    # time per step is a decode step's.
+    bench_runs "$c" 1 >/dev/null
     read -r steps busy _ _ _ engine_steps host_s <"$work/deltas"
     awk -v m="$(median <"$work/tpot")" -v steps="$steps" -v busy="$busy" \
       'BEGIN { printf "%.3f", m * 1e3 - busy * 1e6 / steps }' >"$work/overhead-$c"
     awk -v c="$c" -v m="$(median <"$work/tpot")" -v steps="$steps" -v busy="$busy" \
       -v n="$engine_steps" -v host="$host_s" -v o="$(cat "$work/overhead-$c")" 'BEGIN {
       printf "untimed c=%s: median TPOT %.4f ms; per instance step: CPU kernels %.1f us " \
-        "(prompt steps included), engine %.1f us; host overhead %.1f us a step\n",
+        "(1-token prompts), engine %.1f us; host overhead %.1f us a step\n",
         c, m, busy * 1e6 / steps, host * 1e6 / n, o
     }'
   done
@@ -93,7 +96,7 @@ for c in $concurrencies; do
   predicted=$(tpot_of <<<"$prediction")
   batch=$(sed -n 's/.*"batch": *\([0-9]*\).*/\1/p' <<<"$prediction")
   plan=$(sed -n 's/.*"plan": *"\([^"]*\)".*/\1/p' <<<"$prediction")
-  bench_runs "$c"
+  bench_runs "$c" "$input"
   measured=$(median <"$work/tpot")
   read -r steps busy transfer overruns overrun_s engine_steps host_s <"$work/deltas"
   # The model leaves the host's own time per step out. The engine measures its share in these

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "bench/load_generator/model_discovery.h"
+#include "bench/load_generator/server_probe.h"
 #include "common/status_macros.h"
 
 namespace fabric::bench {
@@ -15,6 +15,7 @@ absl::StatusOr<BenchmarkRun> RunBenchmark(WorkloadOptions workload, LoadOptions 
   load.api = workload.api;
   ASSIGN_OR_RETURN(std::vector<PlannedRequest> requests, BuildWorkload(workload));
   BenchmarkRun run;
+  run.emulated_cards = FetchEmulatedCards(load.base_url, load.timeout_s);
   ASSIGN_OR_RETURN(run.result, RunLoad(load, requests));
   run.metrics = ComputeMetrics(run.result.records, run.result.duration_s, goodput);
   run.workload = std::move(workload);

@@ -3,6 +3,8 @@
 #define FABRIC_BENCH_LOAD_GENERATOR_BENCHMARK_H_
 
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "bench/load_generator/benchmark_metrics.h"
@@ -18,6 +20,9 @@ struct BenchmarkRun {
   std::optional<GoodputSlo> goodput;
   LoadResult result;
   BenchmarkMetrics metrics;
+  // Fabric's mock cards timed like real ones ("card0 as u280"): where there are any, the
+  // latencies are the emulated cards', not this machine's.
+  std::vector<std::string> emulated_cards;
 };
 
 // An empty `workload.model` is asked of the server (the first id of GET /v1/models);

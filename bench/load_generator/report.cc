@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 
 namespace fabric::bench {
 namespace {
@@ -96,6 +97,9 @@ std::string FormatReport(const BenchmarkRun& run) {
   out += Line("Max concurrent requests:",
               static_cast<long long>(run.result.max_concurrent_requests));
   out += Line("Max concurrent streams:", static_cast<long long>(run.result.max_concurrent_streams));
+  if (!run.emulated_cards.empty()) {
+    out += Line("Timing emulated (cards):", absl::StrJoin(run.emulated_cards, ", "));
+  }
   for (const LatencyMetric& metric : kLatencyMetrics) {
     const Summary& s = m.*metric.summary;
     out += Rule(metric.header, '-');
@@ -141,6 +145,7 @@ json ReportJson(const BenchmarkRun& run) {
       {"total_token_throughput", m.total_token_throughput},
       {"max_concurrent_requests", run.result.max_concurrent_requests},
       {"max_concurrent_streams", run.result.max_concurrent_streams},
+      {"emulated_cards", run.emulated_cards},
   };
   if (run.goodput) {
     json slo = json::object();

@@ -8,6 +8,8 @@
 #include "absl/strings/match.h"
 #include "bench/load_generator/benchmark.h"
 #include "bench/load_generator/report.h"
+#include "bench/load_generator/server_probe.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/config/config_validation.h"
 #include "server/fabric_server.h"
@@ -101,7 +103,10 @@ TEST_F(LoadGeneratorTest, TwelvePromptsAtConcurrencyFour) {
   // What the client counted is what the server says it generated.
   EXPECT_EQ(Metric("fabric_generation_tokens_total"), m.total_output);
 
+  EXPECT_TRUE(run->emulated_cards.empty());  // plain mock cards: the CPU's own figures
+
   nlohmann::json json = ReportJson(*run);
+  EXPECT_EQ(json["emulated_cards"], nlohmann::json::array());
   EXPECT_EQ(json["completed"], kPrompts);
   EXPECT_EQ(json["failed"], 0);
   EXPECT_EQ(json["total_output_tokens"], m.total_output);
@@ -149,6 +154,37 @@ TEST_F(LoadGeneratorTest, ErrorsAreCountedNotFatal) {
   EXPECT_TRUE(absl::StartsWith(samples[0].first, "HTTP 404")) << samples[0].first;
   EXPECT_EQ(samples[0].second, 3);
   EXPECT_EQ(run->result.max_concurrent_streams, 0);
+}
+
+TEST(LoadGeneratorEmulationTest, FiguresFromTimedMockCardsAreMarkedAsEmulated) {
+  v1::ClusterConfig config = TwoCards();
+  config.mutable_cards(1)->set_emulate("u280");
+  config.mutable_cards(1)->set_compute_units(1);
+  config.mutable_model()->set_tensor_parallel(1);
+  ASSERT_TRUE(ValidateClusterConfig(config).ok()) << ValidateClusterConfig(config);
+  auto server = std::move(FabricServer::Start(config)).value();
+  WorkloadOptions workload;
+  workload.num_prompts = 2;
+  workload.input_len = 8;
+  workload.output_len = 4;
+  LoadOptions load;
+  load.base_url = "http://127.0.0.1:" + std::to_string(server->http_port());
+  absl::StatusOr<BenchmarkRun> run = RunBenchmark(workload, load, std::nullopt);
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->metrics.completed, 2);
+  EXPECT_EQ(run->emulated_cards, std::vector<std::string>{"card1 as u280"});
+  EXPECT_THAT(FormatReport(*run), ::testing::HasSubstr("card1 as u280"));
+  EXPECT_EQ(ReportJson(*run)["emulated_cards"], nlohmann::json::array({"card1 as u280"}));
+}
+
+TEST(EmulatedCardsTest, ReadsTimedCardsFromAScrape) {
+  EXPECT_EQ(EmulatedCards("# HELP fabric_device_info ...\n"
+                          "fabric_device_info{device=\"card0\",emulates=\"\",kind=\"mock\"} 1\n"
+                          "fabric_device_info{device=\"b\",emulates=\"u55c\",kind=\"mock\"} 1\n"
+                          "fabric_device_infos{device=\"x\",emulates=\"u50\"} 1\n"),
+            std::vector<std::string>{"b as u55c"});
+  EXPECT_TRUE(EmulatedCards("").empty());
+  EXPECT_TRUE(EmulatedCards("vllm:num_requests_running{model_name=\"m\"} 0\n").empty());
 }
 
 TEST(LoadGeneratorNoServerTest, RefusedConnectionsFailEveryRequest) {

@@ -49,8 +49,8 @@ class DeviceWorker {
   absl::Status Sync();
   // True when nothing is queued or running, so Sync would not wait.
   bool idle() const { return outstanding_.load(std::memory_order_acquire) == 0; }
-  // Calls `callback` on the worker thread, under its lock, whenever its queue runs dry; the
-  // callback must not call into this worker. Set it before queueing work.
+  // From now on calls `callback` (none if null) on the worker thread, under its lock, whenever
+  // its queue runs dry; the callback must not call into this worker.
   void OnIdle(std::function<void()> callback);
 
   // Queued conveniences. Spans must stay valid until the next Sync().

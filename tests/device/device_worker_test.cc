@@ -4,6 +4,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "device/mock/mock_device.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -111,6 +113,35 @@ class StuckDevice : public Device {
     return info;
   }();
 };
+
+TEST(DeviceWorkerTest, IdleCallbackFiresWhenTheQueueRunsDry) {
+  auto worker = MakeWorker("mock0");
+  absl::Mutex mu;
+  int drained = 0;
+  worker->OnIdle([&] {
+    absl::MutexLock lock(&mu);
+    ++drained;
+  });
+  absl::Notification release;
+  worker->Enqueue([&](Device&) {
+    release.WaitForNotification();
+    return absl::OkStatus();
+  });
+  worker->Enqueue([](Device&) { return absl::OkStatus(); });
+  EXPECT_FALSE(worker->idle());  // the first command is held
+  release.Notify();
+  ASSERT_TRUE(worker->Sync().ok());
+  EXPECT_TRUE(worker->idle());
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(drained, 1);  // once, when the second command was done
+  }
+  worker->OnIdle(nullptr);
+  worker->Enqueue([](Device&) { return absl::OkStatus(); });
+  ASSERT_TRUE(worker->Sync().ok());
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(drained, 1);  // cleared: not called again
+}
 
 TEST(DeviceWorkerTest, LaunchWaitsAreBoundedByTheTimeout) {
   DeviceWorker worker(std::make_unique<StuckDevice>(), absl::Milliseconds(10));

@@ -1,0 +1,86 @@
+// Model instances step at their own pace: a decode card keeps generating while the prefill card
+// works through a long prompt. The prefill card emulates a very slow custom card (each prompt
+// chunk takes it tens of milliseconds) and the decode card is a plain mock card, so a
+// request already decoding finishes long before the long prompt's first token, however loaded
+// the machine is; were the instances stepped together, each of its tokens would wait for a
+// prompt chunk.
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "server/config/config_loader.h"
+#include "server/config/config_validation.h"
+#include "server/fabric_server.h"
+#include "tests/server/http_client.h"
+
+namespace fabric {
+namespace {
+
+using ::fabric::testing_util::HttpCall;
+using ::fabric::testing_util::HttpResult;
+using json = nlohmann::json;
+
+const std::string kModelDir = std::string(FABRIC_SOURCE_DIR) + "/models/stories260K/";
+
+v1::ClusterConfig SlowPrefillFastDecode() {
+  absl::StatusOr<v1::ClusterConfig> config = ParseClusterConfig(
+      "cards:\n"
+      "  - id: prefill0\n"
+      "    memory_bytes: 1GiB\n"
+      "    compute_units: 1\n"
+      "    custom: {name: slow, dsp_slices: 100, hbm_bytes: 1GiB,\n"
+      "             hbm_gigabytes_per_second: 0.1, pcie_gen: 4, pcie_lanes: 8}\n"
+      "  - {id: decode0, memory_bytes: 1GiB, compute_units: 1}\n"
+      "groups:\n"
+      "  - {role: prefill, cards: [prefill0]}\n"
+      "  - {role: decode, cards: [decode0]}\n"
+      "model: {path: " +
+          kModelDir + "stories260K.bin, tokenizer: " + kModelDir +
+          "tok512.bin, max_batch_tokens: 16}\n"
+          "server: {http_port: 0, grpc_port: 0}\n",
+      "pace.yaml");
+  EXPECT_TRUE(config.ok()) << config.status();
+  ApplyDefaults(&*config);
+  EXPECT_TRUE(ValidateClusterConfig(*config).ok()) << ValidateClusterConfig(*config);
+  return *config;
+}
+
+TEST(InstancePaceTest, DecodingGoesOnWhileTheNextPromptPrefills) {
+  auto server = std::move(FabricServer::Start(SlowPrefillFastDecode())).value();
+  const std::string url =
+      "http://127.0.0.1:" + std::to_string(server->http_port()) + "/v1/completions";
+  auto stream = [](const std::string& prompt, int max_tokens) {
+    return json({{"model", "stories260K"}, {"prompt", prompt}, {"max_tokens", max_tokens},
+                 {"temperature", 0}, {"stream", true}})
+        .dump();
+  };
+  // A: a short prompt, then 120 tokens on the decode card.
+  std::atomic<bool> a_started = false, a_done = false;
+  std::thread a([&] {
+    HttpResult result = HttpCall("POST", url, stream("Once", 120), [&](const std::string&) {
+      a_started = true;
+      return true;
+    });
+    EXPECT_EQ(result.status, 200);
+    a_done = true;
+  });
+  while (!a_started) std::this_thread::yield();
+  // B: a prompt of several chunks, prefilled while A decodes.
+  std::string long_prompt;
+  for (int i = 0; i < 20; ++i) long_prompt += "Once upon a time ";
+  bool a_done_at_b_first_chunk = false, b_first = true;
+  HttpResult b = HttpCall("POST", url, stream(long_prompt, 2), [&](const std::string&) {
+    if (b_first) a_done_at_b_first_chunk = a_done;
+    b_first = false;
+    return true;
+  });
+  EXPECT_EQ(b.status, 200) << b.body;
+  a.join();
+  EXPECT_TRUE(a_done_at_b_first_chunk)
+      << "the decode card waited for the prefill card's prompt chunks";
+}
+
+}  // namespace
+}  // namespace fabric

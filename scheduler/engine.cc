@@ -61,16 +61,24 @@ absl::StatusOr<std::shared_ptr<RequestHandle>> Engine::Submit(
                                                      "-token vocabulary"));
     }
   }
-  absl::MutexLock lock(&mu_);
-  if (draining_) return absl::UnavailableError("the server is shutting down");
-  if (waiting_count_.load() >= options_.max_waiting_requests) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "the request queue is full (", options_.max_waiting_requests, " waiting); retry later"));
+  std::shared_ptr<RequestHandle> handle;
+  {
+    absl::MutexLock lock(&mu_);
+    if (draining_) return absl::UnavailableError("the server is shutting down");
+    if (waiting_count_.load() >= options_.max_waiting_requests) {
+      return absl::ResourceExhaustedError(absl::StrCat("the request queue is full (",
+                                                       options_.max_waiting_requests,
+                                                       " waiting); retry later"));
+    }
+    handle = arrivals_.emplace_back(next_id_++, std::move(request), std::move(observer)).handle;
+    ++waiting_count_;
+    arrived_ = true;
   }
-  Sequence& seq = arrivals_.emplace_back(next_id_++, std::move(request), std::move(observer));
-  ++waiting_count_;
   if (metrics_) metrics_->waiting.Set(waiting_count_.load());
-  return seq.handle;
+  // An idle instance may start on it while another's step runs (AwaitAnyFinished).
+  absl::MutexLock lock(&idle_mu_);
+  idle_cv_.SignalAll();
+  return handle;
 }
 
 void Engine::Drain(absl::Duration timeout) {
@@ -100,6 +108,7 @@ bool Engine::TakeArrivals() {
     waiting_.push_back(std::move(arrivals_.front()));
     arrivals_.pop_front();
   }
+  arrived_ = false;
   if (draining_ && absl::Now() >= drain_deadline_) {
     // Out of time: whatever is left is cancelled.
     for (Sequence& seq : waiting_) seq.handle->Cancel();
@@ -228,16 +237,18 @@ bool Engine::Step(absl::Duration* card_wait) {
   for (Replica& replica : replicas_) {
     if (!replica.in_flight.has_value()) worked |= Launch(replica);
   }
-  const auto in_flight = std::count_if(replicas_.begin(), replicas_.end(),
-                                       [](const Replica& r) { return r.in_flight.has_value(); });
-  if (in_flight > 1) {
+  // One instance: Collect waits for its step. Several: the engine waits for whichever step
+  // finishes first, or for a new request an idle instance could start on.
+  const bool alone = replicas_.size() == 1;
+  const bool stepping = std::any_of(replicas_.begin(), replicas_.end(),
+                                    [](const Replica& r) { return r.in_flight.has_value(); });
+  if (stepping && !alone) {
     const absl::Time waiting = absl::Now();
     AwaitAnyFinished();
     *card_wait += absl::Now() - waiting;
   }
   for (Replica& replica : replicas_) {
-    // A lone step is collected at once: Collect waits for it.
-    if (replica.in_flight.has_value() && (in_flight == 1 || replica.program->Ready())) {
+    if (replica.in_flight.has_value() && (alone || replica.program->Ready())) {
       Complete(replica, card_wait);
       worked = true;
     }
@@ -316,9 +327,9 @@ void Engine::Complete(Replica& replica, absl::Duration* card_wait) {
 
 void Engine::AwaitAnyFinished() {
   auto finished = [this] {
-    return std::any_of(replicas_.begin(), replicas_.end(), [](const Replica& r) {
-      return r.in_flight.has_value() && r.program->Ready();
-    });
+    return arrived_.load() || std::any_of(replicas_.begin(), replicas_.end(), [](const Replica& r) {
+             return r.in_flight.has_value() && r.program->Ready();
+           });
   };
   // Watch briefly before sleeping: a small model's step ends within microseconds, and a
   // sleeping thread wakes tens of microseconds late.
@@ -335,17 +346,6 @@ bool Engine::AwaitsHandOff(const Replica& replica, const Sequence& seq) {
 }
 
 void Engine::HandOff(Replica& prefill, absl::Duration* card_wait) {
-  const bool any = std::any_of(prefill.running.begin(), prefill.running.end(),
-                               [&](const Sequence& seq) {
-                                 return !seq.finished && AwaitsHandOff(prefill, seq);
-                               });
-  if (!any) return;
-  // KV caches move between idle programs: the decode instances' steps finish first.
-  for (Replica& replica : replicas_) {
-    if (replica.role == InstanceRole::kDecode && replica.in_flight.has_value()) {
-      Complete(replica, card_wait);
-    }
-  }
   for (auto it = prefill.running.begin(); it != prefill.running.end();) {
     Sequence& seq = *it;
     if (seq.finished || !AwaitsHandOff(prefill, seq)) {
@@ -365,6 +365,8 @@ void Engine::HandOff(Replica& prefill, absl::Duration* card_wait) {
       }
     }
     if (target == nullptr) return;  // in order: the next may not move before this one
+    // KV caches move between idle programs: the target's step in flight finishes first.
+    if (target->in_flight.has_value()) Complete(*target, card_wait);
     std::vector<int> blocks;
     if (!target->blocks.Reserve(static_cast<int>(seq.tokens.size()), blocks).ok()) return;
     const absl::Time start = absl::Now();

@@ -44,7 +44,8 @@ struct EngineOptions {
 // (its blocks freed, its tokens recomputed when it is readmitted), so requests wait rather
 // than fail.
 // Submit, Drain and the counters are thread-safe; observers are called on the scheduler
-// thread. The programs and tokenizer must outlive the engine.
+// thread. The programs and tokenizer must outlive the engine, and a program serves one engine
+// at a time (the engine takes its cards' idle callbacks).
 class Engine {
  public:
   Engine(std::vector<EngineInstance> instances, const Tokenizer& tokenizer, EngineOptions options,
@@ -92,8 +93,8 @@ class Engine {
   // newest sequences when the cache is full.
   void GrowOrPreempt(Replica& replica);
   // Moves sequences whose prompts an idle prefill instance has finished to decode instances
-  // with room, KV cache and all (collecting their steps in flight first); the rest wait on the
-  // prefill instance for room.
+  // with room, KV cache and all (collecting the chosen instance's step in flight first); the
+  // rest wait on the prefill instance for room.
   void HandOff(Replica& prefill, absl::Duration* card_wait);
   // A sequence on a prefill instance that has its next token and waits to move.
   static bool AwaitsHandOff(const Replica& replica, const Sequence& seq);
@@ -105,7 +106,8 @@ class Engine {
   bool Launch(Replica& replica);
   // Collects `replica`'s step in flight: emits its tokens and reaps what finished.
   void Complete(Replica& replica, absl::Duration* card_wait);
-  // Blocks until some instance's step in flight has finished on its cards.
+  // Blocks until some instance's step in flight has finished on its cards, or a request
+  // arrives.
   void AwaitAnyFinished();
   // Samples from `logits` for `seq`, reports the token, and returns false if it finished.
   bool Emit(Sequence& seq, std::span<float> logits);
@@ -122,6 +124,7 @@ class Engine {
   // The cards' workers signal here when they run out of work (AwaitAnyFinished).
   absl::Mutex idle_mu_;
   absl::CondVar idle_cv_;
+  std::atomic<bool> arrived_{false};  // requests in arrivals_ not yet taken by the loop
 
   absl::Mutex mu_;
   std::deque<Sequence> arrivals_ ABSL_GUARDED_BY(mu_);

@@ -45,7 +45,9 @@ ServingMetrics::ServingMetrics(MetricsRegistry& r)
       batch_tokens(r.Histogram("fabric_iteration_tokens",
                                "Tokens in one scheduler step of one model instance.",
                                {1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096})),
-      steps(r.Counter("fabric_engine_steps_total", "Scheduler steps that ran a batch.")),
+      steps(r.Counter("fabric_engine_steps_total",
+                      "Scheduler steps: turns of its loop that started or collected a model "
+                      "instance's step.")),
       host_seconds(r.Counter("fabric_engine_host_seconds_total",
                              "The scheduler's own time in its steps, outside its waits for the "
                              "cards' results: sampling, streaming, planning, uploads.")),

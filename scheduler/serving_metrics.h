@@ -30,8 +30,9 @@ struct ServingMetrics {
   prometheus::Counter& kv_transfer_seconds;
   prometheus::Histogram& batch_sequences;   // sequences in one step of one instance
   prometheus::Histogram& batch_tokens;      // tokens in one step of one instance
-  // Scheduler steps that ran a batch, and the engine's own time in them: all but its waits
-  // for the cards' results (what `fabric plan --host-step-us` takes).
+  // Scheduler steps (turns of its loop that started or collected a model instance's step:
+  // with one instance busy, that instance's steps), and the engine's own time in them: all but
+  // its waits for the cards' results (what `fabric plan --host-step-us` takes).
   prometheus::Counter& steps;
   prometheus::Counter& host_seconds;
   MetricsRegistry& registry;

@@ -1,5 +1,6 @@
 // `fabric`: one program, with a subcommand per job.
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -23,12 +24,20 @@ constexpr char kUsage[] =
     "  xclbin     write a bitstream's interface metadata, or its v++ connectivity\n"
     "  plan       predict TP x PP and prefill/decode plans of a model on FPGA cards\n";
 
+// Leaves with `code` once the command's objects are gone, without exit-time destructors: XRT
+// 2.13 stops its command-monitor thread from one, and that thread can miss the stop signal,
+// leaving exit() joining it forever after a command that opened Alveo cards.
+[[noreturn]] void Leave(int code) {
+  std::fflush(nullptr);
+  std::_Exit(code);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+    Leave(argc < 2 ? 2 : 0);
   }
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
@@ -47,11 +56,11 @@ int main(int argc, char** argv) {
     status = fabric::RunXclbinCommand(args);
   } else {
     std::fprintf(stderr, "fabric: unknown command '%s'\n%s", command.c_str(), kUsage);
-    return 2;
+    Leave(2);
   }
   if (!status.ok()) {
     std::fprintf(stderr, "fabric %s: %s\n", command.c_str(), std::string(status.message()).c_str());
-    return 1;
+    Leave(1);
   }
-  return 0;
+  Leave(0);
 }

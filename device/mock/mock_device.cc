@@ -211,7 +211,10 @@ absl::StatusOr<RunHandle> MockDevice::Launch(std::string_view kernel,
   const int begin = std::get<int32_t>(resolved[args.size() - 2]);
   const int end = std::get<int32_t>(resolved[args.size() - 1]);
   ASSIGN_OR_RETURN(const std::optional<double> emulated, EmulatedSeconds(spec, launch));
-  const LaunchShape shape{spec.name, end - begin};
+  LaunchShape shape{spec.name, end - begin, {}};
+  for (size_t i = 0; i + 2 < args.size(); ++i) {
+    if (const int32_t* value = std::get_if<int32_t>(&args[i])) shape.ints.push_back(*value);
+  }
   const int parts = PartsFor(shape);
   const int chunk = parts == 0 ? 0 : (end - begin + parts - 1) / parts;
   KernelInvoker invoke = mock->invoke;
@@ -224,7 +227,7 @@ absl::StatusOr<RunHandle> MockDevice::Launch(std::string_view kernel,
         invoke(own);
       },
       parts);
-  launch_shapes_[job] = shape;
+  launch_shapes_[job] = std::move(shape);
   if (emulated.has_value()) emulated_runs_[job] = {Occupy(start, *emulated), *emulated};
   absl::MutexLock lock(&stats_mu_);
   ++stats_.launches;

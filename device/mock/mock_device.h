@@ -89,15 +89,16 @@ class MockDevice : public Device {
                                    const std::string& what);
   absl::StatusOr<ResolvedLaunch> Resolve(std::string_view kernel, const KernelSpec& spec,
                                          std::span<const KernelArg> args);
-  // A kernel and the length of its launch's work range: launches of one shape recur every
-  // step and take about as long each time.
+  // A kernel, the length of its launch's work range and its other int arguments (token
+  // counts, widths): launches of one shape recur every step and take about as long each time.
   struct LaunchShape {
     std::string_view kernel;  // a name in kKernelSpecs, which outlives every device
     int items = 0;
+    std::vector<int32_t> ints;
     bool operator==(const LaunchShape&) const = default;
     template <typename H>
     friend H AbslHashValue(H h, const LaunchShape& shape) {
-      return H::combine(std::move(h), shape.kernel, shape.items);
+      return H::combine(std::move(h), shape.kernel, shape.items, shape.ints);
     }
   };
   // Compute units for a launch of `shape`: all that its range allows, fewer where the last

@@ -1,13 +1,15 @@
 // Model instances step at their own pace: a decode card keeps generating while the prefill card
 // works through a long prompt. The prefill card emulates a very slow custom card (each prompt
-// chunk takes it tens of milliseconds) and the decode card is a plain mock card, so a
-// request already decoding finishes long before the long prompt's first token, however loaded
-// the machine is; were the instances stepped together, each of its tokens would wait for a
-// prompt chunk.
+// chunk takes it about 0.2 s) and the decode card is a plain mock card (a token takes it well
+// under a millisecond), so a request already decoding finishes its 40 tokens two orders of
+// magnitude before the long prompt's first token; were the instances stepped together, each
+// of its tokens would wait for a prompt chunk.
 #include <atomic>
 #include <string>
 #include <thread>
 
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "server/config/config_loader.h"
@@ -20,6 +22,7 @@ namespace {
 
 using ::fabric::testing_util::HttpCall;
 using ::fabric::testing_util::HttpResult;
+using ::testing::HasSubstr;
 using json = nlohmann::json;
 
 const std::string kModelDir = std::string(FABRIC_SOURCE_DIR) + "/models/stories260K/";
@@ -56,17 +59,19 @@ TEST(InstancePaceTest, DecodingGoesOnWhileTheNextPromptPrefills) {
                  {"temperature", 0}, {"stream", true}})
         .dump();
   };
-  // A: a short prompt, then 120 tokens on the decode card.
+  // A: a short prompt, then 40 greedy tokens on the decode card.
   std::atomic<bool> a_started = false, a_done = false;
+  HttpResult a_result;
   std::thread a([&] {
-    HttpResult result = HttpCall("POST", url, stream("Once", 120), [&](const std::string&) {
+    a_result = HttpCall("POST", url, stream("Once", 40), [&](const std::string&) {
       a_started = true;
       return true;
     });
-    EXPECT_EQ(result.status, 200);
     a_done = true;
   });
-  while (!a_started) std::this_thread::yield();
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (!a_started && !a_done && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_TRUE(a_started) << "A never streamed a token";
   // B: a prompt of several chunks, prefilled while A decodes.
   std::string long_prompt;
   for (int i = 0; i < 20; ++i) long_prompt += "Once upon a time ";
@@ -78,6 +83,9 @@ TEST(InstancePaceTest, DecodingGoesOnWhileTheNextPromptPrefills) {
   });
   EXPECT_EQ(b.status, 200) << b.body;
   a.join();
+  EXPECT_EQ(a_result.status, 200);
+  // A decoded all its tokens (no early end of text) while B's prompt was prefilled.
+  EXPECT_THAT(a_result.body, HasSubstr("\"finish_reason\":\"length\""));
   EXPECT_TRUE(a_done_at_b_first_chunk)
       << "the decode card waited for the prefill card's prompt chunks";
 }

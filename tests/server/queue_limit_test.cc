@@ -60,12 +60,13 @@ TEST(QueueLimitTest, AFullQueueAnswers429AndResourceExhausted) {
     while (metric(name) != value && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
     ASSERT_EQ(metric(name), value) << name;
   };
-  // Streamed requests that hang up at their next chunk once the test is done with them.
+  // Streamed requests that hang up at their next chunk once the test is done with them; greedy,
+  // so none ends early on a sampled end-of-text.
   std::atomic<bool> release = false;
   auto occupy = [&] {
     HttpCall("POST", base + "/v1/completions",
              json({{"model", "stories260K"}, {"prompt", "Once"}, {"max_tokens", 400},
-                   {"stream", true}})
+                   {"temperature", 0}, {"stream", true}})
                  .dump(),
              [&](const std::string&) { return !release.load(); });
   };

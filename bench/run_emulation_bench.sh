@@ -77,6 +77,9 @@ if [[ ${UNTIMED:-1} == 1 ]]; then
     # time per step is a decode step's.
     bench_runs "$c" 1 >/dev/null
     read -r steps busy _ _ _ engine_steps host_s <"$work/deltas"
+    # Busy time adds up over the cards; tensor-parallel ranks work at the same time.
+    tp=$(predict "$c" 0 | sed -n 's/.*"plan": *"TP\([0-9]*\)x.*/\1/p')
+    busy=$(awk -v b="$busy" -v tp="${tp:-1}" 'BEGIN { printf "%.9g", b / tp }')
     awk -v m="$(median <"$work/tpot")" -v steps="$steps" -v busy="$busy" \
       'BEGIN { printf "%.3f", m * 1e3 - busy * 1e6 / steps }' >"$work/overhead-$c"
     awk -v c="$c" -v m="$(median <"$work/tpot")" -v steps="$steps" -v busy="$busy" \

@@ -4,15 +4,15 @@
 # RUNS times at each fixed concurrency, and prints the medians over the runs of output
 # tokens/s, median TTFT and median TPOT, with the KV-cache traffic between cards.
 #
-#   bench/run_serving_bench.sh [BUILD_DIR] CONFIG [CONFIG ...]
+#   bench/run_serving_bench.sh BUILD_DIR CONFIG [CONFIG ...]
 #
 # Environment: INPUT_LEN (128), OUTPUT_LEN (64), PROMPTS per run (64), RUNS (3),
 # CONCURRENCY ("1 4 16"), PORT (18490). Run it on an otherwise idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=${1:-build}
-shift || true
-(($# > 0)) || { echo "usage: $0 [BUILD_DIR] CONFIG [CONFIG ...]" >&2; exit 2; }
+(($# > 1)) || { echo "usage: $0 BUILD_DIR CONFIG [CONFIG ...]" >&2; exit 2; }
+build=$1
+shift
 input=${INPUT_LEN:-128}
 output=${OUTPUT_LEN:-64}
 prompts=${PROMPTS:-64}

@@ -12,23 +12,23 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "server/config/config_loader.h"
-#include "server/config/config_validation.h"
 #include "server/fabric_server.h"
 #include "tests/server/http_client.h"
+#include "tests/server/yaml_config.h"
 
 namespace fabric {
 namespace {
 
 using ::fabric::testing_util::HttpCall;
 using ::fabric::testing_util::HttpResult;
+using ::fabric::testing_util::ServingConfigFromYaml;
 using ::testing::HasSubstr;
 using json = nlohmann::json;
 
 const std::string kModelDir = std::string(FABRIC_SOURCE_DIR) + "/models/stories260K/";
 
 v1::ClusterConfig SlowPrefillFastDecode() {
-  absl::StatusOr<v1::ClusterConfig> config = ParseClusterConfig(
+  return ServingConfigFromYaml(
       "cards:\n"
       "  - id: prefill0\n"
       "    memory_bytes: 1GiB\n"
@@ -40,14 +40,8 @@ v1::ClusterConfig SlowPrefillFastDecode() {
       "  - {role: prefill, cards: [prefill0]}\n"
       "  - {role: decode, cards: [decode0]}\n"
       "model: {path: " +
-          kModelDir + "stories260K.bin, tokenizer: " + kModelDir +
-          "tok512.bin, max_batch_tokens: 16}\n"
-          "server: {http_port: 0, grpc_port: 0}\n",
-      "pace.yaml");
-  EXPECT_TRUE(config.ok()) << config.status();
-  ApplyDefaults(&*config);
-  EXPECT_TRUE(ValidateClusterConfig(*config).ok()) << ValidateClusterConfig(*config);
-  return *config;
+      kModelDir + "stories260K.bin, tokenizer: " + kModelDir +
+      "tok512.bin, max_batch_tokens: 16}\n");
 }
 
 TEST(InstancePaceTest, DecodingGoesOnWhileTheNextPromptPrefills) {

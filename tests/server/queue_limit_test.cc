@@ -13,11 +13,10 @@
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "server/config/config_loader.h"
-#include "server/config/config_validation.h"
 #include "server/fabric_server.h"
 #include "tests/server/http_client.h"
 #include "tests/server/metric_samples.h"
+#include "tests/server/yaml_config.h"
 
 namespace fabric {
 namespace {
@@ -25,6 +24,7 @@ namespace {
 using ::fabric::testing_util::HttpCall;
 using ::fabric::testing_util::HttpResult;
 using ::fabric::testing_util::MetricSample;
+using ::fabric::testing_util::ServingConfigFromYaml;
 using ::testing::HasSubstr;
 using json = nlohmann::json;
 
@@ -32,21 +32,15 @@ const std::string kModelDir = std::string(FABRIC_SOURCE_DIR) + "/models/stories2
 
 // One sequence at a time, one more waiting; a step streams the weights at 10 MB/s (~0.1 s).
 v1::ClusterConfig SlowCardConfig() {
-  absl::StatusOr<v1::ClusterConfig> config = ParseClusterConfig(
+  return ServingConfigFromYaml(
       "cards:\n"
       "  - id: card0\n"
       "    memory_bytes: 1GiB\n"
       "    custom: {name: slow, dsp_slices: 100, hbm_bytes: 1GiB,\n"
       "             hbm_gigabytes_per_second: 0.01, pcie_gen: 4, pcie_lanes: 8}\n"
       "model: {path: " +
-          kModelDir + "stories260K.bin, tokenizer: " + kModelDir +
-          "tok512.bin, max_sequences: 1}\n"
-          "server: {http_port: 0, grpc_port: 0, max_waiting_requests: 1}\n",
-      "slow.yaml");
-  EXPECT_TRUE(config.ok()) << config.status();
-  ApplyDefaults(&*config);
-  EXPECT_TRUE(ValidateClusterConfig(*config).ok()) << ValidateClusterConfig(*config);
-  return *config;
+      kModelDir + "stories260K.bin, tokenizer: " + kModelDir + "tok512.bin, max_sequences: 1}\n" +
+      "server: {max_waiting_requests: 1}\n");
 }
 
 TEST(QueueLimitTest, AFullQueueAnswers429AndResourceExhausted) {

@@ -1,5 +1,6 @@
 // Model instances step at their own pace: a decode card keeps generating while the prefill card
-// works through a long prompt. The prefill card emulates a very slow custom card (each prompt
+// works through a long prompt, and an idle replica starts on a new request while another
+// replica's step runs. The prefill card emulates a very slow custom card (each prompt
 // chunk takes it about 0.2 s) and the decode card is a plain mock card (a token takes it well
 // under a millisecond), so a request already decoding finishes its 40 tokens two orders of
 // magnitude before the long prompt's first token; were the instances stepped together, each
@@ -14,6 +15,7 @@
 #include "nlohmann/json.hpp"
 #include "server/fabric_server.h"
 #include "tests/server/http_client.h"
+#include "tests/server/metric_samples.h"
 #include "tests/server/yaml_config.h"
 
 namespace fabric {
@@ -21,6 +23,7 @@ namespace {
 
 using ::fabric::testing_util::HttpCall;
 using ::fabric::testing_util::HttpResult;
+using ::fabric::testing_util::MetricSample;
 using ::fabric::testing_util::ServingConfigFromYaml;
 using ::testing::HasSubstr;
 using json = nlohmann::json;
@@ -82,6 +85,56 @@ TEST(InstancePaceTest, DecodingGoesOnWhileTheNextPromptPrefills) {
   EXPECT_THAT(a_result.body, HasSubstr("\"finish_reason\":\"length\""));
   EXPECT_TRUE(a_done_at_b_first_chunk)
       << "the decode card waited for the prefill card's prompt chunks";
+}
+
+// Two unified replicas, the first on a very slow emulated card: a prompt step there takes it
+// seconds, a whole short request on the second a few milliseconds.
+v1::ClusterConfig SlowAndFastReplica() {
+  return ServingConfigFromYaml(
+      "cards:\n"
+      "  - id: slow0\n"
+      "    memory_bytes: 1GiB\n"
+      "    compute_units: 1\n"
+      "    custom: {name: slow, dsp_slices: 100, hbm_bytes: 1GiB,\n"
+      "             hbm_gigabytes_per_second: 0.01, pcie_gen: 4, pcie_lanes: 8}\n"
+      "  - {id: fast0, memory_bytes: 1GiB, compute_units: 1}\n"
+      "model: {path: " +
+      kModelDir + "stories260K.bin, tokenizer: " + kModelDir +
+      "tok512.bin, tensor_parallel: 1, pipeline_parallel: 1}\n");
+}
+
+TEST(InstancePaceTest, AnIdleReplicaStartsOnANewRequestAtOnce) {
+  auto server = std::move(FabricServer::Start(SlowAndFastReplica())).value();
+  const std::string base = "http://127.0.0.1:" + std::to_string(server->http_port());
+  auto body = [](int max_tokens, bool stream) {
+    return json({{"model", "stories260K"}, {"prompt", "Once"}, {"max_tokens", max_tokens},
+                 {"temperature", 0}, {"stream", stream}})
+        .dump();
+  };
+  // A goes to the first replica (the slow card: both are empty, the first wins the tie).
+  std::atomic<bool> a_started = false;
+  std::thread a([&] {
+    HttpCall("POST", base + "/v1/completions", body(2, true), [&](const std::string&) {
+      a_started = true;
+      return true;
+    });
+  });
+  // A's prompt step has started once the slow card has run a kernel (card metrics are read at
+  // each scrape; the request gauges only between the engine's turns).
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (MetricSample(HttpCall("GET", base + "/metrics").body,
+                      "fabric_device_busy_seconds_total{device=\"slow0\"}") <= 0 &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_FALSE(a_started) << "A's step ended before the test could send B";
+  // B arrives while A's prompt step runs on the slow card; the fast replica serves it whole.
+  HttpResult b = HttpCall("POST", base + "/v1/completions", body(8, false));
+  const bool a_started_when_b_finished = a_started;
+  a.join();
+  EXPECT_EQ(b.status, 200) << b.body;
+  EXPECT_FALSE(a_started_when_b_finished)
+      << "the new request waited for the slow replica's step before starting";
 }
 
 }  // namespace

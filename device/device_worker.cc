@@ -1,19 +1,11 @@
 #include "device/device_worker.h"
 
-#include <chrono>
-#include <thread>
 #include <utility>
 
 #include "common/status_macros.h"
+#include "common/watch_briefly.h"
 
 namespace fabric {
-namespace {
-
-// How long Sync watches for the queue to drain before it sleeps: a step of a small model on a
-// fast card.
-constexpr std::chrono::microseconds kSpinBeforeSleep(300);
-
-}  // namespace
 
 DeviceWorker::DeviceWorker(std::unique_ptr<Device> device, absl::Duration launch_timeout)
     : device_(std::move(device)), launch_timeout_(launch_timeout), thread_([this] { Loop(); }) {}
@@ -43,11 +35,7 @@ void DeviceWorker::WaitFor(std::shared_ptr<Fence> fence) {
 }
 
 absl::Status DeviceWorker::Sync() {
-  const auto until = std::chrono::steady_clock::now() + kSpinBeforeSleep;
-  while (outstanding_.load(std::memory_order_acquire) != 0 &&
-         std::chrono::steady_clock::now() < until) {
-    std::this_thread::yield();
-  }
+  WatchBriefly([this] { return idle(); });
   absl::MutexLock lock(&mu_);
   auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return queue_.empty() && !busy_; };
   mu_.Await(absl::Condition(&idle));

@@ -1,10 +1,10 @@
 #include "scheduler/engine.h"
 
 #include <algorithm>
-#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/watch_briefly.h"
 #include "model/kv_transfer.h"
 
 namespace fabric {
@@ -23,17 +23,25 @@ Engine::Engine(std::vector<EngineInstance> instances, const Tokenizer& tokenizer
         program, instance.role,
         KvBlockAllocator(program->kv_blocks(), program->options().kv_block_size), {},
         std::nullopt});
-    program->OnCardIdle([this] {
-      absl::MutexLock lock(&idle_mu_);
-      idle_cv_.SignalAll();
-    });
+  }
+  // A lone instance's steps are collected by Collect's own wait; several are waited for
+  // together (AwaitAnyFinished), woken by their cards.
+  if (replicas_.size() > 1) {
+    for (Replica& replica : replicas_) {
+      replica.program->OnCardIdle([this] {
+        absl::MutexLock lock(&idle_mu_);
+        idle_cv_.SignalAll();
+      });
+    }
   }
   thread_ = std::thread([this] { Loop(); });
 }
 
 Engine::~Engine() {
   Drain(absl::ZeroDuration());
-  for (Replica& replica : replicas_) replica.program->OnCardIdle(nullptr);
+  if (replicas_.size() > 1) {
+    for (Replica& replica : replicas_) replica.program->OnCardIdle(nullptr);
+  }
 }
 
 absl::StatusOr<std::shared_ptr<RequestHandle>> Engine::Submit(
@@ -75,9 +83,11 @@ absl::StatusOr<std::shared_ptr<RequestHandle>> Engine::Submit(
     arrived_ = true;
   }
   if (metrics_) metrics_->waiting.Set(waiting_count_.load());
-  // An idle instance may start on it while another's step runs (AwaitAnyFinished).
-  absl::MutexLock lock(&idle_mu_);
-  idle_cv_.SignalAll();
+  if (replicas_.size() > 1) {
+    // An idle instance may start on it while another's step runs (AwaitAnyFinished).
+    absl::MutexLock lock(&idle_mu_);
+    idle_cv_.SignalAll();
+  }
   return handle;
 }
 
@@ -94,9 +104,13 @@ void Engine::Drain(absl::Duration timeout) {
   if (thread_.joinable()) thread_.join();
 }
 
+bool Engine::AnyInFlight() const {
+  return std::any_of(replicas_.begin(), replicas_.end(),
+                     [](const Replica& r) { return r.in_flight.has_value(); });
+}
+
 bool Engine::TakeArrivals() {
-  const bool stepping = std::any_of(replicas_.begin(), replicas_.end(),
-                                   [](const Replica& r) { return r.in_flight.has_value(); });
+  const bool stepping = AnyInFlight();
   absl::MutexLock lock(&mu_);
   const bool idle = waiting_.empty() && running_count_.load() == 0 && !stepping;
   auto ready = [this, idle]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -240,9 +254,7 @@ bool Engine::Step(absl::Duration* card_wait) {
   // One instance: Collect waits for its step. Several: the engine waits for whichever step
   // finishes first, or for a new request an idle instance could start on.
   const bool alone = replicas_.size() == 1;
-  const bool stepping = std::any_of(replicas_.begin(), replicas_.end(),
-                                    [](const Replica& r) { return r.in_flight.has_value(); });
-  if (stepping && !alone) {
+  if (!alone && AnyInFlight()) {
     const absl::Time waiting = absl::Now();
     AwaitAnyFinished();
     *card_wait += absl::Now() - waiting;
@@ -331,10 +343,7 @@ void Engine::AwaitAnyFinished() {
              return r.in_flight.has_value() && r.program->Ready();
            });
   };
-  // Watch briefly before sleeping: a small model's step ends within microseconds, and a
-  // sleeping thread wakes tens of microseconds late.
-  const absl::Time spin_until = absl::Now() + absl::Microseconds(300);
-  while (!finished() && absl::Now() < spin_until) std::this_thread::yield();
+  if (WatchBriefly(finished)) return;
   absl::MutexLock lock(&idle_mu_);
   // The cards' idle callbacks signal; the timeout only bounds a missed signal's cost.
   while (!finished()) idle_cv_.WaitWithTimeout(&idle_mu_, absl::Milliseconds(10));

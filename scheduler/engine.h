@@ -85,6 +85,8 @@ class Engine {
   };
 
   void Loop();
+  // Whether some instance has a step on its cards.
+  bool AnyInFlight() const;
   // Moves newly submitted requests into waiting_; false when the loop should exit.
   bool TakeArrivals();
   void DropCancelled();

@@ -211,9 +211,11 @@ absl::StatusOr<RunHandle> MockDevice::Launch(std::string_view kernel,
   const int begin = std::get<int32_t>(resolved[args.size() - 2]);
   const int end = std::get<int32_t>(resolved[args.size() - 1]);
   ASSIGN_OR_RETURN(const std::optional<double> emulated, EmulatedSeconds(spec, launch));
-  LaunchShape shape{spec.name, end - begin, {}};
+  LaunchShape shape{spec.name, end - begin, 0};
   for (size_t i = 0; i + 2 < args.size(); ++i) {
-    if (const int32_t* value = std::get_if<int32_t>(&args[i])) shape.ints.push_back(*value);
+    if (const int32_t* value = std::get_if<int32_t>(&args[i])) {
+      shape.ints = shape.ints * 1000003 + static_cast<uint32_t>(*value);
+    }
   }
   const int parts = PartsFor(shape);
   const int chunk = parts == 0 ? 0 : (end - begin + parts - 1) / parts;
@@ -227,7 +229,7 @@ absl::StatusOr<RunHandle> MockDevice::Launch(std::string_view kernel,
         invoke(own);
       },
       parts);
-  launch_shapes_[job] = std::move(shape);
+  launch_shapes_[job] = shape;
   if (emulated.has_value()) emulated_runs_[job] = {Occupy(start, *emulated), *emulated};
   absl::MutexLock lock(&stats_mu_);
   ++stats_.launches;

@@ -94,7 +94,7 @@ class MockDevice : public Device {
   struct LaunchShape {
     std::string_view kernel;  // a name in kKernelSpecs, which outlives every device
     int items = 0;
-    std::vector<int32_t> ints;
+    uint64_t ints = 0;  // the other int arguments, folded (a collision only blurs the estimate)
     bool operator==(const LaunchShape&) const = default;
     template <typename H>
     friend H AbslHashValue(H h, const LaunchShape& shape) {

@@ -25,26 +25,18 @@ using ::fabric::testing_util::HttpCall;
 using ::fabric::testing_util::HttpResult;
 using ::fabric::testing_util::MetricSample;
 using ::fabric::testing_util::ServingConfigFromYaml;
+using ::fabric::testing_util::SlowCardYaml;
+using ::fabric::testing_util::Stories260KModelYaml;
 using ::testing::HasSubstr;
 using json = nlohmann::json;
 
-const std::string kModelDir = std::string(FABRIC_SOURCE_DIR) + "/models/stories260K/";
-
 v1::ClusterConfig SlowPrefillFastDecode() {
-  return ServingConfigFromYaml(
-      "cards:\n"
-      "  - id: prefill0\n"
-      "    memory_bytes: 1GiB\n"
-      "    compute_units: 1\n"
-      "    custom: {name: slow, dsp_slices: 100, hbm_bytes: 1GiB,\n"
-      "             hbm_gigabytes_per_second: 0.1, pcie_gen: 4, pcie_lanes: 8}\n"
-      "  - {id: decode0, memory_bytes: 1GiB, compute_units: 1}\n"
-      "groups:\n"
-      "  - {role: prefill, cards: [prefill0]}\n"
-      "  - {role: decode, cards: [decode0]}\n"
-      "model: {path: " +
-      kModelDir + "stories260K.bin, tokenizer: " + kModelDir +
-      "tok512.bin, max_batch_tokens: 16}\n");
+  return ServingConfigFromYaml("cards:\n" + SlowCardYaml("prefill0", "0.1") +
+                               "  - {id: decode0, memory_bytes: 1GiB, compute_units: 1}\n"
+                               "groups:\n"
+                               "  - {role: prefill, cards: [prefill0]}\n"
+                               "  - {role: decode, cards: [decode0]}\n" +
+                               Stories260KModelYaml("max_batch_tokens: 16"));
 }
 
 TEST(InstancePaceTest, DecodingGoesOnWhileTheNextPromptPrefills) {
@@ -90,17 +82,9 @@ TEST(InstancePaceTest, DecodingGoesOnWhileTheNextPromptPrefills) {
 // Two unified replicas, the first on a very slow emulated card: a prompt step there takes it
 // seconds, a whole short request on the second a few milliseconds.
 v1::ClusterConfig SlowAndFastReplica() {
-  return ServingConfigFromYaml(
-      "cards:\n"
-      "  - id: slow0\n"
-      "    memory_bytes: 1GiB\n"
-      "    compute_units: 1\n"
-      "    custom: {name: slow, dsp_slices: 100, hbm_bytes: 1GiB,\n"
-      "             hbm_gigabytes_per_second: 0.01, pcie_gen: 4, pcie_lanes: 8}\n"
-      "  - {id: fast0, memory_bytes: 1GiB, compute_units: 1}\n"
-      "model: {path: " +
-      kModelDir + "stories260K.bin, tokenizer: " + kModelDir +
-      "tok512.bin, tensor_parallel: 1, pipeline_parallel: 1}\n");
+  return ServingConfigFromYaml("cards:\n" + SlowCardYaml("slow0", "0.01") +
+                               "  - {id: fast0, memory_bytes: 1GiB, compute_units: 1}\n" +
+                               Stories260KModelYaml("tensor_parallel: 1, pipeline_parallel: 1"));
 }
 
 TEST(InstancePaceTest, AnIdleReplicaStartsOnANewRequestAtOnce) {

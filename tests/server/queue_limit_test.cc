@@ -25,22 +25,16 @@ using ::fabric::testing_util::HttpCall;
 using ::fabric::testing_util::HttpResult;
 using ::fabric::testing_util::MetricSample;
 using ::fabric::testing_util::ServingConfigFromYaml;
+using ::fabric::testing_util::SlowCardYaml;
+using ::fabric::testing_util::Stories260KModelYaml;
 using ::testing::HasSubstr;
 using json = nlohmann::json;
 
-const std::string kModelDir = std::string(FABRIC_SOURCE_DIR) + "/models/stories260K/";
-
 // One sequence at a time, one more waiting; a step streams the weights at 10 MB/s (~0.1 s).
 v1::ClusterConfig SlowCardConfig() {
-  return ServingConfigFromYaml(
-      "cards:\n"
-      "  - id: card0\n"
-      "    memory_bytes: 1GiB\n"
-      "    custom: {name: slow, dsp_slices: 100, hbm_bytes: 1GiB,\n"
-      "             hbm_gigabytes_per_second: 0.01, pcie_gen: 4, pcie_lanes: 8}\n"
-      "model: {path: " +
-      kModelDir + "stories260K.bin, tokenizer: " + kModelDir + "tok512.bin, max_sequences: 1}\n" +
-      "server: {max_waiting_requests: 1}\n");
+  return ServingConfigFromYaml("cards:\n" + SlowCardYaml("card0", "0.01") +
+                               Stories260KModelYaml("max_sequences: 1") +
+                               "server: {max_waiting_requests: 1}\n");
 }
 
 TEST(QueueLimitTest, AFullQueueAnswers429AndResourceExhausted) {
